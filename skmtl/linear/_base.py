@@ -1,0 +1,423 @@
+"""The shared machinery of the linear multi-task estimators: input -> (datafit, penalty) -> solver
+-> fitted attributes, and prediction in both layouts. The named estimators only choose a penalty.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from . import _validation as V
+from ._datafits import _GRAM_MAX_ENTRIES, Logistic, Quadratic
+from ._solvers import DualityGap, ProxGradNorm, fista, working_set
+
+
+def _use_gram(datafit):
+    """Gram form when it is cheaper per iteration than two passes over the data."""
+    d = datafit.design
+    p, T = d.n_features, d.n_tasks
+    if datafit.gram_size() > _GRAM_MAX_ENTRIES:
+        return False
+    data_cost = d.n_samples * p * (T if d.layout == "wide" else 1)
+    gram_cost = p * p * T
+    return gram_cost < data_cost
+
+
+class _MultiTaskLinear(BaseEstimator):
+    """Base class; subclasses set ``_penalty`` and the ``__init__`` parameters."""
+
+    _parameter_constraints: dict = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "task_column": [None, numbers.Integral, str],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+    }
+    _is_classifier = False
+    _allows_working_set = False
+
+    # -- hooks --------------------------------------------------------------------------------
+    def _penalty(self, n_tasks, width):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _solver_name(self, penalty):
+        solver = getattr(self, "solver", "fista")
+        if solver == "auto":
+            return "working_set" if penalty.separable else "fista"
+        return solver
+
+    # -- input ----------------------------------------------------------------------------------
+    def _prepare(self, X, y):
+        """Validate everything and build (design, targets, metadata). Sets no attribute except
+        those of ``validate_data`` (``n_features_in_``, ``feature_names_in_``)."""
+        Xf, task_labels = V.split_task_column(self, X, reset=True)
+        Xf = V.check_X(self, Xf, reset=True)
+        n = Xf.shape[0]
+        meta = {"dtype": Xf.dtype}
+        if task_labels is not None:
+            arr, single = V.as_target_array(y, n)
+            if not single and arr.shape[1] != 1:
+                raise ValueError(
+                    f"With task_column, y must be 1-D (one label per row); got shape {arr.shape}."
+                )
+            arr = arr[:, 0]
+            tasks, index = V.encode_tasks(task_labels, column=self.task_column)
+            names = tasks
+            meta.update(layout="long", tasks=tasks)
+            if self._is_classifier:
+                V.check_classification_targets_type(arr)
+                per_task = [arr[index == t] for t in range(len(tasks))]
+                classes, codes_t, obs_t = V.classification_targets(per_task, names)
+                keep = ~V.is_missing(arr)
+                codes = np.full(n, -1, dtype=np.intp)
+                for t in range(len(tasks)):
+                    codes[index == t] = codes_t[t]
+                widths = [1 if c.size == 2 else c.size for c in classes]
+                Xk, idx, targets = Xf[keep], index[keep], codes[keep].astype(float)
+                meta.update(classes=classes, global_classes=np.unique(np.concatenate(classes)))
+            else:
+                Y, obs = V.regression_targets(arr[:, None], None)
+                keep = obs[:, 0]
+                empty = np.setdiff1d(np.arange(len(tasks)), np.unique(index[keep]))
+                if empty.size:
+                    raise ValueError(
+                        f"{V.task_label(names, int(empty[0])).capitalize()} has no labelled sample "
+                        "(all its targets are NaN or missing)."
+                    )
+                widths = [1] * len(tasks)
+                Xk, idx, targets = Xf[keep], index[keep], Y[keep, 0]
+            design, order = V.long_design(Xk, idx, len(tasks), widths)
+            target_arr = targets[order][:, None]
+        else:
+            arr, single = V.as_target_array(y, n)
+            names = V.task_names_of(y)
+            tasks = names if names is not None else np.arange(arr.shape[1])
+            meta.update(layout="single" if single else "wide", tasks=tasks)
+            if self._is_classifier:
+                V.check_classification_targets_type(arr)
+                cols = [arr[:, t] for t in range(arr.shape[1])]
+                classes, codes, obs = V.classification_targets(cols, None if single else names)
+                widths = [1 if c.size == 2 else c.size for c in classes]
+                observed = np.column_stack(obs)
+                design = V.wide_design(Xf, widths, observed)
+                target_arr = np.zeros(design.output_shape)
+                for t, s in enumerate(design.out_slices):
+                    target_arr[:, s.start] = np.maximum(codes[t], 0)
+                meta.update(classes=classes)
+            else:
+                Y, observed = V.regression_targets(arr, None if single else names)
+                widths = [1] * Y.shape[1]
+                design = V.wide_design(Xf, widths, observed)
+                target_arr = np.where(observed, Y, 0.0)
+        meta.update(widths=widths, n_tasks=len(widths))
+        return design, target_arr, meta
+
+    # -- fit -------------------------------------------------------------------------------------
+    def fit(self, X, y):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data. With ``task_column``, one column holds each row's task label.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets: 1-D for one task (or the long layout), 2-D for one column per task (wide
+            layout). Missing labels (NaN, None) are left out of that task's loss.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._validate_params()
+        design, targets, meta = self._prepare(X, y)
+        widths = meta["widths"]
+        penalty = self._penalty(meta["n_tasks"], widths)
+        if self._is_classifier:
+            datafit = Logistic(design, targets, fit_intercept=self.fit_intercept)
+        else:
+            quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
+            datafit = quad.to_gram() if _use_gram(quad) else quad
+        W0, b0 = self._initial(design, meta)
+        W, b, n_iter, crit, converged, rule_name = self._solve(datafit, penalty, W0, b0)
+        if not converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter={self.max_iter} iterations: "
+                f"{rule_name} {crit:.3g} > tolerance {self._threshold_:.3g}. Increase max_iter, "
+                "loosen tol, or scale the features.",
+                ConvergenceWarning,
+            )
+        if not self._is_classifier:
+            b = quad.intercept(W)
+        self._set_fitted(W, b, meta, n_iter, crit, rule_name)
+        return self
+
+    def _initial(self, design, meta):
+        p, M = design.n_features, design.n_outputs
+        W0, b0 = np.zeros((p, M)), np.zeros(M)
+        if self.warm_start and hasattr(self, "coef_"):
+            coef = np.atleast_2d(np.asarray(self.coef_, dtype=float))
+            if coef.shape == (M, p):
+                W0 = coef.T.copy()
+                b0 = np.atleast_1d(np.asarray(self.intercept_, dtype=float)).copy()
+        return W0, b0
+
+    def _rule(self, datafit, penalty, threshold):
+        if not self._is_classifier and hasattr(penalty, "dual_norm"):
+            return DualityGap(datafit, penalty, threshold)
+        return ProxGradNorm(datafit, penalty, threshold)
+
+    def _threshold(self, datafit, penalty):
+        """``tol`` made absolute: relative to ``sum_t ||y_t - mean||^2 / n_t`` for a duality gap
+        (scikit-learn's convention for MultiTaskLasso), relative to the norm of the gradient at
+        zero for the proximal-gradient criterion."""
+        if not self._is_classifier and hasattr(penalty, "dual_norm"):
+            scale = float(np.sum(datafit.a))
+        else:
+            M = datafit.design.n_outputs if hasattr(datafit, "design") else datafit.q.shape[1]
+            p = datafit.design.n_features if hasattr(datafit, "design") else datafit.q.shape[0]
+            W, b = np.zeros((p, M)), np.zeros(M)
+            _, gW, gb = datafit.gradient(W, b, datafit.linear(W, b))
+            scale = float(np.sqrt(np.sum(gW * gW) + (np.sum(gb * gb) if gb is not None else 0.0)))
+        return self.tol * scale
+
+    def _solve(self, datafit, penalty, W0, b0):
+        threshold = self._threshold(datafit, penalty)
+        self._threshold_ = threshold
+        rule = self._rule(datafit, penalty, threshold)
+        rule_name = "duality gap" if isinstance(rule, DualityGap) else "prox-gradient norm"
+        if self._solver_name(penalty) == "working_set":
+            W, b, n_iter, crit, ok = working_set(
+                datafit, penalty, W0, b0, rule=rule,
+                make_rule=lambda sub, thr: self._rule(sub, penalty, thr),
+                max_iter=self.max_iter,
+            )
+        else:
+            W, b, n_iter, crit, ok = fista(datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter)
+        return W, b, n_iter, crit, ok, rule_name
+
+    def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
+        dtype = meta["dtype"]
+        layout = meta["layout"]
+        coef = W.T.astype(dtype)
+        intercept = np.asarray(b if b is not None else np.zeros(W.shape[1]), dtype=dtype)
+        if layout == "single" and not self._is_classifier:
+            coef, intercept = coef[0], intercept[0]
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_iter_ = int(n_iter)
+        self.tasks_ = meta["tasks"]
+        self.n_tasks_ = meta["n_tasks"]
+        self._layout_ = layout
+        self._widths_ = list(meta["widths"])
+        if rule_name == "duality gap":
+            self.dual_gap_ = float(crit)
+        elif hasattr(self, "dual_gap_"):
+            del self.dual_gap_
+        self.criterion_ = float(crit)
+        if self._is_classifier:
+            classes = meta["classes"]
+            if layout == "single":
+                self.classes_ = classes[0]
+            elif layout == "long":
+                self.classes_ = meta["global_classes"]
+                self.task_classes_ = classes
+            else:
+                self.classes_ = classes
+
+    # -- prediction ------------------------------------------------------------------------------
+    def _outputs(self, X):
+        """Raw outputs: (n_samples, n_outputs) in the wide layout; in the long layout
+        (n_samples, max_width) with each row's task outputs in its first columns, plus the task
+        index per row."""
+        check_is_fitted(self)
+        Xf, task_labels = V.split_task_column(self, X, reset=False)
+        if self._layout_ == "long" and task_labels is None:
+            raise ValueError("This model was fitted with task_column; X must contain it.")
+        Xf = V.check_X(self, Xf, reset=False)
+        coef = np.atleast_2d(self.coef_).astype(float)
+        intercept = np.atleast_1d(self.intercept_).astype(float)
+        W = coef.T
+        if self._layout_ != "long":
+            return np.asarray(Xf @ W) + intercept[None, :], None
+        _, index = V.encode_tasks(task_labels, known=np.asarray(self.tasks_), column=self.task_column)
+        design, order = V.long_design(Xf, index, len(self.tasks_), self._widths_)
+        Z = design.add_intercept(design.forward(W), intercept)
+        out = np.empty_like(Z)
+        out[order] = Z
+        return out, index
+
+    def _more_tags(self):  # pragma: no cover - old scikit-learn
+        return {"multioutput": True}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+class _RegressorBase(RegressorMixin, _MultiTaskLinear):
+    def predict(self, X):
+        """Predict with the fitted model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Samples (with the task column in the long layout).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            One value per row in the long layout and for a single task; one column per task in
+            the wide layout.
+        """
+        Z, index = self._outputs(X)
+        if self._layout_ in ("single", "long"):
+            return Z[:, 0].astype(np.result_type(self.coef_.dtype), copy=False)
+        return Z.astype(self.coef_.dtype, copy=False)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of the coefficient of determination R^2 on the labelled samples.
+
+        For one task, or the long layout, this is :func:`sklearn.metrics.r2_score` of
+        ``predict(X)``; missing labels (NaN) are left out of their task's score.
+        """
+        from sklearn.metrics import r2_score
+
+        y_pred = self.predict(X)
+        y_true = np.asarray(y, dtype=float)
+        if y_true.ndim == 1 or not np.isnan(y_true).any():
+            return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
+        scores = []
+        for t in range(y_true.shape[1]):
+            obs = ~np.isnan(y_true[:, t])
+            sw = None if sample_weight is None else np.asarray(sample_weight)[obs]
+            scores.append(r2_score(y_true[obs, t], y_pred[obs, t], sample_weight=sw))
+        return float(np.mean(scores))
+
+
+class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
+    _is_classifier = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _task_probas(self, X):
+        """Per task (n_samples, n_classes_t) probabilities (wide and single layouts)."""
+        Z, _ = self._outputs(X)
+        probas = []
+        for t, s in enumerate(self._out_slices()):
+            z = Z[:, s]
+            if z.shape[1] == 1:
+                p1 = expit(z[:, 0])
+                probas.append(np.column_stack([1.0 - p1, p1]))
+            else:
+                probas.append(softmax(z, axis=1))
+        return probas
+
+    def _out_slices(self):
+        return V._slices(self._widths_)
+
+    def decision_function(self, X):
+        """Raw scores: for one binary task (n_samples,), for one multiclass task
+        (n_samples, n_classes); with several tasks one column per output, (n_samples, n_outputs);
+        in the long layout the scores of each row's own task, padded with NaN."""
+        Z, index = self._outputs(X)
+        if self._layout_ == "single":
+            return Z[:, 0] if Z.shape[1] == 1 else Z
+        if self._layout_ == "long":
+            widths = np.asarray(self._widths_)[index]
+            Z = np.where(np.arange(Z.shape[1])[None, :] < widths[:, None], Z, np.nan)
+            return Z[:, 0] if Z.shape[1] == 1 else Z
+        return Z
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), or list of such arrays
+            One task (or the long layout): one array, columns in the order of ``classes_`` (in the
+            long layout a class the row's task never saw has probability 0). Several tasks (wide
+            layout): a list with one array per task, columns ordered as ``classes_[t]``.
+        """
+        if self._layout_ == "long":
+            return self._long_proba(X)
+        probas = self._task_probas(X)
+        return probas[0] if self._layout_ == "single" else probas
+
+    def _long_proba(self, X):
+        Z, index = self._outputs(X)
+        out = np.zeros((Z.shape[0], len(self.classes_)))
+        for t, cls in enumerate(self.task_classes_):
+            rows = index == t
+            if not rows.any():
+                continue
+            z = Z[rows, : self._widths_[t]]
+            if z.shape[1] == 1:
+                p1 = expit(z[:, 0])
+                p = np.column_stack([1.0 - p1, p1])
+            else:
+                p = softmax(z, axis=1)
+            cols = np.searchsorted(self.classes_, cls)
+            out[np.ix_(np.flatnonzero(rows), cols)] = p
+        return out
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (same shapes)."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Labels in their original type (strings stay strings).
+        """
+        if self._layout_ == "long":
+            return self.classes_[np.argmax(self._long_proba(X), axis=1)]
+        probas = self._task_probas(X)
+        classes = [self.classes_] if self._layout_ == "single" else self.classes_
+        preds = [c[np.argmax(p, axis=1)] for c, p in zip(classes, probas)]
+        if self._layout_ == "single":
+            return preds[0]
+        dtype = np.result_type(*[c.dtype for c in classes]) if all(
+            c.dtype.kind != "O" for c in classes
+        ) else object
+        return np.column_stack([p.astype(dtype) for p in preds])
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of the accuracy on the labelled samples (the accuracy itself for one
+        task or the long layout)."""
+        from sklearn.metrics import accuracy_score
+
+        y_pred = self.predict(X)
+        if self._layout_ in ("single", "long"):
+            return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
+        y_true = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        scores = []
+        for t in range(y_true.shape[1]):
+            obs = ~V.is_missing(y_true[:, t])
+            sw = None if sample_weight is None else np.asarray(sample_weight)[obs]
+            scores.append(accuracy_score(y_true[obs, t], y_pred[obs, t], sample_weight=sw))
+        return float(np.mean(scores))
+
+
+_SOLVER_CONSTRAINT = [StrOptions({"auto", "fista", "working_set"})]

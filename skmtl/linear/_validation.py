@@ -1,0 +1,307 @@
+"""Input handling for the linear estimators: the task column, X, and targets in both layouts.
+
+Everything that can be wrong with the input is checked here, before any solver runs, and reported
+as a ``ValueError`` / ``TypeError`` that names the task or column.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+from ._design import LongDesign, WideDesign
+
+
+def is_missing(values) -> np.ndarray:
+    """Boolean mask of missing labels: NaN, None, pandas' NA / NaT."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fc":
+        return np.isnan(arr)
+    if arr.dtype.kind in "iub" or arr.dtype.kind in "US":
+        return np.zeros(arr.shape, dtype=bool)
+    flat = arr.ravel()
+    out = np.fromiter(
+        (
+            v is None
+            or (isinstance(v, float) and v != v)
+            or type(v).__name__ in ("NAType", "NaTType")
+            for v in flat
+        ),
+        dtype=bool,
+        count=flat.size,
+    )
+    return out.reshape(arr.shape)
+
+
+def _column_name(names, j):
+    return f"column {j}" if names is None else f"column {j} ({names[j]!r})"
+
+
+# --- X and the task column ---------------------------------------------------------------------
+
+
+def split_task_column(estimator, X, *, reset):
+    """Take the task column out of X. Returns ``(X_features, task_labels or None)``."""
+    task_column = estimator.task_column
+    if task_column is None:
+        return X, None
+    if hasattr(X, "columns") and hasattr(X, "iloc"):  # a DataFrame
+        columns = list(X.columns)
+        if task_column in columns:
+            name = task_column
+        elif isinstance(task_column, numbers.Integral) and 0 <= task_column < len(columns):
+            name = columns[task_column]
+        else:
+            raise ValueError(
+                f"task_column={task_column!r} is not a column of X; its columns are {columns}."
+            )
+        labels = X[name].to_numpy()
+        return X.drop(columns=[name]), labels
+    if not isinstance(task_column, numbers.Integral) or isinstance(task_column, bool):
+        raise TypeError(
+            f"task_column={task_column!r} names a column, but X is not a DataFrame; give the "
+            "column's integer position instead."
+        )
+    if sp.issparse(X):
+        X = sp.csc_matrix(X) if not X.format in ("csr", "csc") else X
+        n_cols = X.shape[1]
+        if not -n_cols <= task_column < n_cols:
+            raise ValueError(f"task_column={task_column} is out of range for X with {n_cols} columns.")
+        j = task_column % n_cols
+        labels = np.asarray(X[:, [j]].toarray()).ravel()
+        keep = np.delete(np.arange(n_cols), j)
+        return X[:, keep], labels
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise ValueError(f"X must be 2-D with a task column; got an array of shape {arr.shape}.")
+    n_cols = arr.shape[1]
+    if not -n_cols <= task_column < n_cols:
+        raise ValueError(f"task_column={task_column} is out of range for X with {n_cols} columns.")
+    j = task_column % n_cols
+    labels = arr[:, j]
+    return np.delete(arr, j, axis=1), labels
+
+
+def check_X(estimator, X, *, reset):
+    """validate_data, then a finiteness check that names the offending column."""
+    feature_names = list(X.columns) if hasattr(X, "columns") else None
+    X = validate_data(
+        estimator,
+        X,
+        reset=reset,
+        accept_sparse=("csr", "csc"),
+        dtype=(np.float64, np.float32),
+        ensure_all_finite=False,
+    )
+    data = X.data if sp.issparse(X) else X
+    if not np.isfinite(data).all():
+        if sp.issparse(X):
+            bad = np.unique(sp.coo_matrix(X).col[~np.isfinite(sp.coo_matrix(X).data)])
+        else:
+            bad = np.flatnonzero(~np.isfinite(X).all(axis=0))
+        j = int(bad[0])
+        raise ValueError(
+            f"Input X contains NaN or infinity in {_column_name(feature_names, j)}"
+            + (f" and {len(bad) - 1} other column(s)" if len(bad) > 1 else "")
+            + "; impute or drop them before fitting."
+        )
+    return X
+
+
+def encode_tasks(labels, known=None, column=None):
+    """Task labels -> (unique labels, integer index per row). With ``known``, unseen labels raise."""
+    labels = np.asarray(labels)
+    where = f" in task column {column!r}" if column is not None else ""
+    miss = is_missing(labels)
+    if miss.any():
+        raise ValueError(f"The task column{where} has {int(miss.sum())} missing value(s).")
+    if known is None:
+        try:
+            uniq, index = np.unique(labels, return_inverse=True)
+        except TypeError as exc:
+            raise TypeError(f"Task labels{where} must be sortable (all numbers or all strings): {exc}")
+        return uniq, index.ravel()
+    lookup = {k: i for i, k in enumerate(known.tolist())}
+    try:
+        index = np.fromiter((lookup.get(v, -1) for v in labels.tolist()), dtype=np.intp)
+    except TypeError as exc:
+        raise TypeError(f"Task labels{where} must be hashable: {exc}") from None
+    if (index < 0).any():
+        unseen = sorted({str(v) for v, i in zip(labels.tolist(), index) if i < 0})
+        raise ValueError(
+            f"Task label(s) {unseen[:10]}{where} were not seen in fit; known tasks: "
+            f"{[str(k) for k in known.tolist()[:10]]}{'...' if len(known) > 10 else ''}."
+        )
+    return known, index
+
+
+# --- targets -----------------------------------------------------------------------------------
+
+
+def task_names_of(y):
+    if hasattr(y, "columns"):
+        return np.asarray(list(y.columns), dtype=object)
+    if hasattr(y, "name") and getattr(y, "name", None) is not None and np.ndim(y) == 1:
+        return np.asarray([y.name], dtype=object)
+    return None
+
+
+def as_target_array(y, n_samples):
+    """y (1-D or 2-D, array-like, DataFrame) -> ndarray, ``single`` flag (1-D y)."""
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None.")
+    if sp.issparse(y):
+        raise TypeError("A sparse y is not supported; pass a dense array or DataFrame.")
+    if hasattr(y, "to_numpy"):
+        try:
+            arr = y.to_numpy(dtype=object if _has_pandas_na(y) else None)
+        except TypeError:
+            arr = y.to_numpy(dtype=object)
+    else:
+        arr = np.asarray(y)
+    if arr.dtype.kind == "c":
+        raise ValueError("Complex data not supported in y.")
+    if arr.ndim == 0 or arr.ndim > 2:
+        raise ValueError(f"y must be 1-D or 2-D; got shape {arr.shape}.")
+    if arr.shape[0] != n_samples:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {n_samples} rows in X, {arr.shape[0]} in y."
+        )
+    single = arr.ndim == 1
+    if single:
+        arr = arr[:, None]
+    if arr.shape[1] == 0:
+        raise ValueError("y has no task (0 columns).")
+    return arr, single
+
+
+def _has_pandas_na(y):
+    try:
+        dtypes = list(y.dtypes) if hasattr(y, "dtypes") and hasattr(y, "columns") else [y.dtype]
+    except AttributeError:
+        return False
+    return any(getattr(dt, "na_value", None) is not None and dt.kind not in "fO" for dt in dtypes) or any(
+        type(dt).__name__ in ("Int64Dtype", "Float64Dtype", "BooleanDtype", "StringDtype", "CategoricalDtype")
+        for dt in dtypes
+    )
+
+
+def task_label(names, t):
+    return f"task {names[t]!r}" if names is not None else f"task {t}"
+
+
+def regression_targets(arr, names):
+    """2-D target array -> float array with NaN for missing, checked per task."""
+    if arr.dtype.kind in "fiub":
+        Y = arr.astype(np.float64)
+    else:
+        Y = np.empty(arr.shape, dtype=np.float64)
+        miss = is_missing(arr)
+        for t in range(arr.shape[1]):
+            col = arr[:, t]
+            try:
+                Y[:, t] = np.where(miss[:, t], np.nan, col).astype(np.float64)
+            except (TypeError, ValueError):
+                bad = next(v for v, m in zip(col, miss[:, t]) if not m and not _is_number(v))
+                raise ValueError(
+                    f"Regression target of {task_label(names, t)} holds a non-numeric value "
+                    f"{bad!r}; a regressor needs numbers (use a classifier for labels)."
+                ) from None
+    inf = np.isinf(Y)
+    if inf.any():
+        t = int(np.flatnonzero(inf.any(axis=0))[0])
+        raise ValueError(
+            f"Input y contains infinity in {task_label(names, t)}; only NaN marks a missing label."
+        )
+    observed = ~np.isnan(Y)
+    empty = np.flatnonzero(~observed.any(axis=0))
+    if empty.size:
+        raise ValueError(
+            f"{task_label(names, int(empty[0])).capitalize()} has no labelled sample "
+            "(all its targets are NaN or missing)."
+        )
+    return Y, observed
+
+
+def _is_number(v):
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def classification_targets(columns, names):
+    """List of 1-D label arrays (one per task) -> (classes per task, codes, observed masks).
+
+    ``codes[t]`` holds class indices (-1 where missing)."""
+    classes, codes, observed = [], [], []
+    for t, col in enumerate(columns):
+        col = np.asarray(col)
+        miss = is_missing(col)
+        obs = ~miss
+        if not obs.any():
+            raise ValueError(
+                f"{task_label(names, t).capitalize()} has no labelled sample (all its labels are missing)."
+            )
+        values = col[obs]
+        if values.dtype.kind == "f" and np.isinf(values).any():
+            raise ValueError(f"Input y contains infinity in {task_label(names, t)}.")
+        if values.dtype == object:
+            kinds = {type(v) for v in values.tolist()}
+            if len(kinds) > 1 and not all(issubclass(k, numbers.Number) for k in kinds):
+                raise TypeError(
+                    f"Labels of {task_label(names, t)} mix types {sorted(k.__name__ for k in kinds)}; "
+                    "use one type per task."
+                )
+        cls, code = np.unique(values, return_inverse=True)
+        if values.dtype.kind == "f" and np.all(cls == np.round(cls)):
+            pass
+        if cls.size < 2:
+            raise ValueError(
+                f"{task_label(names, t).capitalize()} has a single class ({cls[0]!r}); a classifier "
+                "needs at least two classes per task."
+            )
+        full = np.full(col.shape[0], -1, dtype=np.intp)
+        full[obs] = code.ravel()
+        classes.append(cls)
+        codes.append(full)
+        observed.append(obs)
+    return classes, codes, observed
+
+
+def check_classification_targets_type(arr):
+    """Refuse continuous targets in a classifier (as scikit-learn does)."""
+    from sklearn.utils.multiclass import type_of_target
+
+    obs_values = arr[~is_missing(arr)] if arr.dtype.kind in "fO" else arr.ravel()
+    if obs_values.dtype.kind == "f" and obs_values.size and np.any(obs_values != np.round(obs_values)):
+        raise ValueError(
+            f"Unknown label type: {type_of_target(obs_values)!r}. A classifier needs class labels; "
+            "the target holds continuous values."
+        )
+
+
+# --- designs ---------------------------------------------------------------------------------
+
+
+def wide_design(X, widths, observed):
+    """WideDesign from per-task output widths and an observed mask (n_samples, n_tasks)."""
+    return WideDesign(X, _slices(widths), observed)
+
+
+def long_design(X, task_index, n_tasks, widths):
+    """Sort rows by task; returns (design, order) with ``X[order]`` the sorted rows."""
+    order = np.argsort(task_index, kind="stable")
+    counts = np.bincount(task_index, minlength=n_tasks)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    Xs = X[order]
+    return LongDesign(Xs, starts, _slices(widths)), order
+
+
+def _slices(widths):
+    stops = np.cumsum(widths)
+    return [slice(int(s - w), int(s)) for s, w in zip(stops, widths)]

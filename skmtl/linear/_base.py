@@ -147,6 +147,8 @@ class _MultiTaskLinear(BaseEstimator):
             quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
             datafit = quad.to_gram() if _use_gram(quad) else quad
         W0, b0 = self._initial(design, meta)
+        if self._is_classifier:
+            b0 = datafit.to_centered(W0, b0)
         W, b, n_iter, crit, converged, rule_name = self._solve(datafit, penalty, W0, b0)
         if not converged:
             warnings.warn(
@@ -155,8 +157,7 @@ class _MultiTaskLinear(BaseEstimator):
                 "loosen tol, or scale the features.",
                 ConvergenceWarning,
             )
-        if not self._is_classifier:
-            b = quad.intercept(W)
+        b = datafit.intercept(W, b) if self._is_classifier else quad.intercept(W)
         self._set_fitted(W, b, meta, n_iter, crit, rule_name)
         return self
 
@@ -334,6 +335,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         """Raw scores: for one binary task (n_samples,), for one multiclass task
         (n_samples, n_classes); with several tasks one column per output, (n_samples, n_outputs);
         in the long layout the scores of each row's own task, padded with NaN."""
+        check_is_fitted(self)
         Z, index = self._outputs(X)
         if self._layout_ == "single":
             return Z[:, 0] if Z.shape[1] == 1 else Z
@@ -353,6 +355,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
             long layout a class the row's task never saw has probability 0). Several tasks (wide
             layout): a list with one array per task, columns ordered as ``classes_[t]``.
         """
+        check_is_fitted(self)
         if self._layout_ == "long":
             return self._long_proba(X)
         probas = self._task_probas(X)
@@ -391,6 +394,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             Labels in their original type (strings stay strings).
         """
+        check_is_fitted(self)
         if self._layout_ == "long":
             return self.classes_[np.argmax(self._long_proba(X), axis=1)]
         probas = self._task_probas(X)
@@ -408,6 +412,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         task or the long layout)."""
         from sklearn.metrics import accuracy_score
 
+        check_is_fitted(self)
         y_pred = self.predict(X)
         if self._layout_ in ("single", "long"):
             return float(accuracy_score(y, y_pred, sample_weight=sample_weight))

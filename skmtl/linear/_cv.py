@@ -5,9 +5,11 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval
 
 from . import _validation as V
@@ -17,9 +19,7 @@ from ._path import alpha_grid, least_squares_path, prepare_least_squares, set_so
 
 
 def _index(X, idx):
-    if hasattr(X, "iloc"):
-        return X.iloc[idx]
-    return X[idx]
+    return _safe_indexing(X, idx)
 
 
 def _fold_mse(template, X, y, train, test, alphas):
@@ -87,6 +87,14 @@ class _PathCV(_RegressorBase):
         self : object
         """
         self._validate_params()
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None.")
+        if sp.issparse(X):
+            X = X.tocsr()
+        elif not hasattr(X, "iloc") and not hasattr(X, "__array__") or type(X).__name__ == "_NotAnArray":
+            X = np.asarray(X)
+        if not hasattr(y, "iloc"):
+            y = np.asarray(y)
         template = self._base_estimator()
         if self.alphas is None:
             _, datafit, meta = prepare_least_squares(clone(template), X, y)

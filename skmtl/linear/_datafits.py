@@ -192,6 +192,11 @@ class Logistic:
         self.design = design
         self.fit_intercept = fit_intercept
         d = design
+        # With an intercept, the design is centred per task (b = c - x_mean . w): an exact
+        # reparametrisation that decouples the intercept from W, so that features with a large
+        # mean do not make the problem ill-conditioned.
+        self.centered = fit_intercept
+        self.x_mean = d.task_means() if fit_intercept else None
         self.scale_out = _per_output_scale(d)
         self.task_scale = 1.0 / np.maximum(d.task_counts, 1)
         widths = np.array([s.stop - s.start for s in d.out_slices])
@@ -211,10 +216,21 @@ class Logistic:
                 self.block_list.append((t, rows, zcols, k, onehot))
 
     def linear(self, W, b):
+        """Outputs ``Xc W + c`` (``c``: the intercept in the centred parametrisation)."""
         Z = self.design.forward(W)
         if self.fit_intercept:
-            Z = self.design.add_intercept(Z, b)
+            Z = self.design.add_intercept(Z, b - np.einsum("mj,jm->m", self.x_mean, W))
         return Z
+
+    def to_centered(self, W, b):
+        """Intercept ``b`` of the original parametrisation -> ``c`` of the centred one."""
+        return b + np.einsum("mj,jm->m", self.x_mean, W) if self.fit_intercept else b
+
+    def intercept(self, W, c):
+        """``c`` of the centred parametrisation -> the model's intercept ``b``."""
+        if not self.fit_intercept:
+            return np.zeros(W.shape[1])
+        return c - np.einsum("mj,jm->m", self.x_mean, W)
 
     def _binary(self, Z, grad):
         ll = self.S * (np.logaddexp(0.0, Z) - self.Y * Z)
@@ -246,7 +262,10 @@ class Logistic:
     def gradient(self, W, b, Z):
         f, G = (self._binary if self.all_binary else self._blocks)(Z, True)
         gW = self.design.adjoint(G)
-        gb = self.design.output_sums(G) if self.fit_intercept else None
+        gb = None
+        if self.fit_intercept:
+            gb = self.design.output_sums(G)
+            gW -= self.x_mean.T * gb[None, :]
         return f, gW, gb
 
     def lipschitz(self):
@@ -258,6 +277,8 @@ class Logistic:
         new = Logistic.__new__(Logistic)
         new.__dict__.update(self.__dict__)
         new.design = self.design.restrict(features)
+        if self.fit_intercept:
+            new.x_mean = self.x_mean[:, features]
         return new
 
 

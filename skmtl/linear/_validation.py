@@ -258,11 +258,9 @@ def classification_targets(columns, names):
                     "use one type per task."
                 )
         cls, code = np.unique(values, return_inverse=True)
-        if values.dtype.kind == "f" and np.all(cls == np.round(cls)):
-            pass
         if cls.size < 2:
             raise ValueError(
-                f"{task_label(names, t).capitalize()} has a single class ({cls[0]!r}); a classifier "
+                f"{task_label(names, t).capitalize()} has only one class ({cls[0]!r}); a classifier "
                 "needs at least two classes per task."
             )
         full = np.full(col.shape[0], -1, dtype=np.intp)

@@ -1,0 +1,16 @@
+"""Shared-parameter multi-task networks trained through skorch (imports torch)."""
+
+from ._estimator import MultiTaskEstimator
+from ._losses import MaskedTaskLoss, MultiTaskLoss, StaticWeighting
+from ._module import MultiTaskMLP
+from ._net import MultiTaskNet, TrainingDivergedError
+
+__all__ = [
+    "MaskedTaskLoss",
+    "MultiTaskEstimator",
+    "MultiTaskLoss",
+    "MultiTaskMLP",
+    "MultiTaskNet",
+    "StaticWeighting",
+    "TrainingDivergedError",
+]

@@ -1,0 +1,626 @@
+"""MultiTaskEstimator: a shared-parameter network over a dict of targets, trained by skorch."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import PrintLog
+from skorch.dataset import ValidSplit
+
+from .. import _targets
+from ..metrics import task_score
+from ._config import ARCHITECTURE_PARAMS, KWARG_PREFIXES, check_units, seeded, task_seed
+from ._losses import MultiTaskLoss, StaticWeighting
+from ._module import MultiTaskMLP
+from ._net import MultiTaskNet, TrainingDivergedError
+
+__all__ = ["MultiTaskEstimator"]
+
+
+def _has_classification_task(est: MultiTaskEstimator) -> bool:
+    # Unfitted: keep the method visible so that calling it raises NotFittedError.
+    return not hasattr(est, "task_types_") or "classification" in est.task_types_.values()
+
+
+class MultiTaskEstimator(BaseEstimator):
+    r"""Multi-task network: a shared trunk, one head per task, trained on a weighted sum of losses.
+
+    The default network (:class:`~skmtl.neural.MultiTaskMLP`) computes a shared representation
+    :math:`h(x)` and, for every task :math:`t`, an output :math:`f_t(x) = g_t(h(x))` from the task's
+    own head: one logit per class for a classification task, one value for a regression task.
+    Training minimises, by mini-batch gradient steps (skorch), the weighted sum of the per-task
+    losses, each averaged over the samples of the batch :math:`B` that have a label for that task,
+    :math:`B_t = \{i \in B : y_{it} \text{ is not missing}\}`:
+
+    .. math::
+
+        L(\theta) = \sum_{t=1}^{T} w_t \, \frac{1}{|B_t|} \sum_{i \in B_t}
+                    \ell_t\big(f_t(x_i; \theta), y_{it}\big),
+
+    where :math:`\ell_t` is the cross-entropy for classification and the squared error for
+    regression (or ``task_losses[t]``), :math:`w_t` is ``task_weights[t]`` (1 by default), and a
+    task with no label in a batch (:math:`B_t = \emptyset`) contributes 0.
+
+    Parameters
+    ----------
+    module : nn.Module class or instance, default=None
+        The network. None uses :class:`~skmtl.neural.MultiTaskMLP` sized by ``hidden_units``,
+        ``head_units``, ``activation``, ``dropout`` and ``batch_norm``. A class is called as
+        ``module(n_features_in=..., task_outputs={task: n_outputs}, **module__params)`` and its
+        ``forward(X)`` must return a dict ``{task: Tensor}``; an instance is used as it is (a copy
+        of it is trained). ``module__*`` keyword arguments are passed to the class.
+    hidden_units : tuple of int, default=(64, 64)
+        Widths of the shared trunk's hidden layers (default module only); ``()`` for none.
+    head_units : tuple of int, default=()
+        Widths of each task's own hidden layers before its output layer (default module only).
+    activation : str or nn.Module class, default="relu"
+        Hidden-layer activation of the default module ("relu", "tanh", "gelu", ...).
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer of the default module.
+    batch_norm : bool, default=False
+        Batch normalisation after each hidden linear layer of the default module.
+    task_types : dict, default=None
+        Task name -> ``"classification"`` or ``"regression"``, overriding the type inferred from
+        the target's dtype (floating point: regression; anything else: classification).
+    task_weights : dict, default=None
+        Task name -> non-negative weight :math:`w_t`; tasks not named weigh 1.
+    task_losses : dict, default=None
+        Task name -> loss: ``"mse"``, ``"l1"``, ``"huber"``, ``"cross_entropy"``, a torch loss
+        module (class or instance) or a callable ``loss(input, target)`` returning the mean loss.
+    optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
+        The optimiser; ``optimizer__*`` keyword arguments (e.g. ``optimizer__weight_decay``) are
+        passed to it.
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=100
+        Number of epochs per call to ``fit`` (or ``partial_fit``).
+    batch_size : int, default=128
+        Mini-batch size; -1 for full-batch training.
+    train_split : None, float, int or callable, default=None
+        Internal validation split, as skorch's ``train_split``. None trains on all the data (no
+        validation losses); a float is the validation fraction (a shuffled split seeded by
+        ``random_state``); an int k holds out one of k folds; a callable such as
+        :class:`skorch.dataset.ValidSplit` or ``skorch.helper.predefined_split`` is used as is.
+    callbacks : list of skorch callbacks or "disable", default=None
+        Extra skorch callbacks (``EarlyStopping``, ``Checkpoint``, ``LRScheduler``,
+        ``ProgressBar``, ...), added to skorch's default ones; copies are used.
+        ``callbacks__<name>__<param>`` keyword arguments are passed to them.
+    warm_start : bool, default=False
+        If True and the estimator was fitted on the same tasks, features and architecture,
+        ``fit`` continues training the existing network for ``max_epochs`` more epochs.
+    verbose : int, default=0
+        0 is silent; 1 prints skorch's per-epoch table (total and per-task losses).
+    device : str or torch.device, default="cpu"
+        Torch device for training and prediction, e.g. ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation split; with an int,
+        two fits on CPU give identical predictions. The global torch RNG is left untouched.
+    **kwargs
+        skorch parameters routed to a component: ``module__*``, ``optimizer__*``,
+        ``iterator_train__*``, ``iterator_valid__*``, ``callbacks__*``.
+
+    Attributes
+    ----------
+    net_ : skmtl.neural.MultiTaskNet
+        The fitted skorch net.
+    module_ : torch.nn.Module
+        The fitted network (``net_.module_``).
+    history_ : skorch.history.History
+        Per-epoch ``train_loss`` / ``valid_loss`` (the weighted objective) and, for every task
+        ``t``, ``train_loss_<t>`` / ``valid_loss_<t>`` (mean loss over its labelled samples).
+    tasks_ : list
+        Task names, in the order of ``y``.
+    task_types_ : dict
+        Task name -> ``"classification"`` or ``"regression"``.
+    task_weights_ : dict
+        Task name -> the weight used, for every task.
+    classes_ : dict
+        Classification task name -> ndarray of its classes.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    skmtl.metrics.make_task_scorers : per-task scorers for ``GridSearchCV(scoring=...)``.
+
+    Notes
+    -----
+    ``y`` may be a dict of 1-D arrays, a pandas DataFrame (one column per task), a 2-D array
+    (tasks named 0..T-1 by column), a :class:`skorch.helper.SliceDict` or a single 1-D target.
+    ``predict`` returns the container kind ``fit`` was given. Missing labels (``None``, NaN,
+    ``pd.NA``) are left out of their task's loss and score. A dict ``y`` cannot go through
+    scikit-learn's cross-validation (its length is its number of keys): use a DataFrame, a 2-D
+    array or a SliceDict there. The estimator is not tagged as a classifier or a regressor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.neural import MultiTaskEstimator
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = {"sign": np.where(X[:, 0] > 0, "pos", "neg"), "sum": X.sum(axis=1)}
+    >>> est = MultiTaskEstimator(hidden_units=(16,), lr=0.01, max_epochs=30, random_state=0)
+    >>> est.fit(X, y).predict(X[4:7])["sign"]
+    array(['pos', 'neg', 'neg']...)
+    >>> est.task_types_
+    {'sign': 'classification', 'sum': 'regression'}
+    >>> scores = est.score_tasks(X, y)
+    >>> bool(scores["sign"] > 0.9), bool(scores["sum"] > 0.9)
+    (True, True)
+    >>> est.history_[-1, "train_loss_sum"] < est.history_[0, "train_loss_sum"]
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "module": [None, type, torch.nn.Module],
+        "hidden_units": [tuple, list],
+        "head_units": [tuple, list],
+        "activation": [str, type],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "task_types": [Mapping, None],
+        "task_weights": [Mapping, None],
+        "task_losses": [Mapping, None],
+        "optimizer": [callable],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "train_split": [
+            None,
+            Interval(Real, 0, 1, closed="neither"),
+            Interval(Integral, 2, None, closed="left"),
+            callable,
+        ],
+        "callbacks": [list, StrOptions({"disable"}), None],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        module=None,
+        hidden_units=(64, 64),
+        head_units=(),
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        task_types=None,
+        task_weights=None,
+        task_losses=None,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=100,
+        batch_size=128,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+        **kwargs,
+    ):
+        self.module = module
+        self.hidden_units = hidden_units
+        self.head_units = head_units
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.task_types = task_types
+        self.task_weights = task_weights
+        self.task_losses = task_losses
+        self.optimizer = optimizer
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.train_split = train_split
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.device = device
+        self.random_state = random_state
+        for key, value in kwargs.items():
+            if hasattr(type(self), key):
+                raise TypeError(f"MultiTaskEstimator got an invalid keyword argument {key!r}.")
+            # Stored as given; fit checks that each is routed (module__*, optimizer__*, ...).
+            setattr(self, key, value)
+
+    # -- scikit-learn plumbing -------------------------------------------------------------
+    def _extra_params(self) -> dict:
+        """The keyword arguments stored besides the named parameters (e.g. ``module__*``)."""
+        named = set(self._get_param_names())
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in named and not k.startswith("_") and not k.endswith("_")
+        }
+
+    def get_params(self, deep: bool = True) -> dict:
+        params = super().get_params(deep=deep)
+        params.update(self._extra_params())
+        return params
+
+    def set_params(self, **params) -> MultiTaskEstimator:
+        routed = {k: v for k, v in params.items() if k.startswith(KWARG_PREFIXES)}
+        for key, value in routed.items():
+            setattr(self, key, value)
+        super().set_params(**{k: v for k, v in params.items() if k not in routed})
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "net_")
+
+    @property
+    def module_(self) -> torch.nn.Module:
+        """The fitted torch module."""
+        check_is_fitted(self)
+        return self.net_.module_
+
+    @property
+    def history_(self):
+        """The skorch history of the fit (per epoch: total and per-task losses)."""
+        check_is_fitted(self)
+        return self.net_.history_
+
+    def _routed(self, prefix: str) -> dict:
+        return {k: v for k, v in vars(self).items() if k.startswith(prefix + "__")}
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, X, y) -> MultiTaskEstimator:
+        """Fit the network on ``X`` and the multi-task target ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric features (no NaN or infinity).
+        y : dict, DataFrame, SliceDict, or array-like of shape (n_samples, n_tasks)
+            One target per task; missing labels are ``None``, NaN or ``pd.NA``.
+
+        Returns
+        -------
+        self : MultiTaskEstimator
+        """
+        return self._fit(X, y, partial=False, classes=None)
+
+    def partial_fit(self, X, y, classes: Mapping | None = None) -> MultiTaskEstimator:
+        """Train for ``max_epochs`` more epochs without re-initialising the network (as skorch).
+
+        The first call initialises the network from the given data; later calls must have the
+        same tasks and number of features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : dict, DataFrame, SliceDict, or array-like of shape (n_samples, n_tasks)
+        classes : dict, default=None
+            Classification task name -> all its classes, for a first call whose data lacks some.
+
+        Returns
+        -------
+        self : MultiTaskEstimator
+        """
+        return self._fit(X, y, partial=True, classes=classes)
+
+    def _fit(self, X, y, *, partial: bool, classes):
+        self._validate_params()
+        for key in self._extra_params():
+            if not key.startswith(KWARG_PREFIXES):
+                raise TypeError(
+                    f"MultiTaskEstimator got an unexpected parameter {key!r}; routed parameters "
+                    f"start with one of {list(KWARG_PREFIXES)}."
+                )
+        check_units("hidden_units", self.hidden_units)
+        check_units("head_units", self.head_units)
+        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device={self.device!r} was requested but CUDA is not available.")
+        continuing = hasattr(self, "net_") and (partial or self.warm_start)
+        X, index = self._check_X(X, reset=not (partial and continuing))
+        if y is None:
+            raise ValueError(
+                "MultiTaskEstimator requires y to be passed, but the target y is None."
+            )
+        targets = _targets.split_targets(y, n_samples=X.shape[0])
+        spec = _targets.fit_task_spec(targets, task_types=self.task_types, classes=classes)
+        weights = self._check_task_weights(spec.names)
+        losses = _targets.check_task_mapping("task_losses", self.task_losses, spec.names)
+        if continuing:
+            old = self._spec_
+            same = old.names == spec.names and old.types == spec.types
+            if partial and not same:
+                _targets.check_same_tasks(old, targets)
+                raise ValueError(
+                    f"partial_fit got task types {spec.types}, but the estimator was fitted "
+                    f"with {old.types}."
+                )
+            if partial:
+                spec = old  # labels must be among the fitted classes (checked when encoding)
+            else:
+                continuing = (
+                    same
+                    and self._architecture(old) == self._architecture(spec)
+                    and all(np.array_equal(old.classes[t], spec.classes[t]) for t in spec.classes)
+                )
+        Y = _targets.encode_targets(spec, targets)
+        Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+        if continuing:
+            net = self.net_
+            self._update_training_params(net, weights, spec)
+            offset = len(net.history)
+        else:
+            net = self._build_net(spec, X.shape[1], weights, losses)
+            offset = 0
+        seed = task_seed(self.random_state, offset)
+        try:
+            with seeded(seed, self.device):
+                if not continuing:
+                    net.set_params(train_split=self._train_split(seed))
+                    net.initialize()
+                net.partial_fit(Xt, Yt)
+        except TrainingDivergedError:
+            for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
+                delattr(self, attr)
+            raise
+        self.net_ = net
+        self._spec_ = spec
+        self._container_ = _targets.Targets(
+            targets.kind, {}, {}, None, targets.dtypes, targets.array_dtype
+        )
+        self.tasks_ = list(spec.names)
+        self.task_types_ = dict(spec.types)
+        self.task_weights_ = weights
+        self.classes_ = dict(spec.classes)
+        return self
+
+    def _check_X(self, X, *, reset: bool):
+        index = X.index if _targets._is_frame(X) else None
+        X = validate_data(self, X, reset=reset, dtype=np.float32, order="C")
+        if not X.flags.writeable:
+            X = X.copy()
+        return X, index
+
+    def _check_task_weights(self, tasks: list) -> dict:
+        given = _targets.check_task_mapping("task_weights", self.task_weights, tasks)
+        weights = {}
+        for task in tasks:
+            w = given.get(task, 1.0)
+            if not isinstance(w, Real) or isinstance(w, bool):
+                raise TypeError(f"task_weights[{task!r}] must be a number, got {w!r}.")
+            if not np.isfinite(w) or w < 0:
+                raise ValueError(
+                    f"task_weights[{task!r}] = {w!r}: task weights must be finite and >= 0."
+                )
+            weights[task] = float(w)
+        return weights
+
+    def _architecture(self, spec: _targets.TaskSpec) -> dict:
+        config = {name: getattr(self, name) for name in ARCHITECTURE_PARAMS}
+        config.update(self._routed("module"), **self._routed("optimizer"))
+        config["n_features_in"] = self.n_features_in_
+        config["task_outputs"] = spec.n_outputs()
+        config["module"] = (
+            id(self.module) if isinstance(self.module, torch.nn.Module) else (self.module)
+        )
+        return config
+
+    def _train_split(self, seed):
+        split = self.train_split
+        if split is None or callable(split):
+            return split
+        if isinstance(split, Integral):
+            return ValidSplit(int(split))
+        return ValidSplit(float(split), random_state=seed)
+
+    def _build_net(self, spec, n_features: int, weights: dict, losses: dict) -> MultiTaskNet:
+        task_outputs = spec.n_outputs()
+        if self.module is None:
+            module = MultiTaskMLP
+            module_kwargs = {
+                "hidden_units": tuple(self.hidden_units),
+                "head_units": tuple(self.head_units),
+                "activation": self.activation,
+                "dropout": self.dropout,
+                "batch_norm": self.batch_norm,
+            }
+        elif isinstance(self.module, torch.nn.Module):
+            module, module_kwargs = copy.deepcopy(self.module), None
+        else:
+            module, module_kwargs = self.module, {}
+        routed = {}
+        if module_kwargs is not None:
+            module_kwargs.update(n_features_in=n_features, task_outputs=task_outputs)
+            given = self._routed("module")
+            module_kwargs.update({k[len("module__") :]: v for k, v in given.items()})
+            routed.update({f"module__{k}": v for k, v in module_kwargs.items()})
+        for prefix in ("optimizer", "iterator_train", "iterator_valid", "callbacks"):
+            routed.update(self._routed(prefix))
+        routed.setdefault("iterator_train__shuffle", True)
+        if not self.verbose:
+            # skorch's PrintLog formats its table every epoch even when silent: drop it.
+            routed.setdefault("callbacks__print_log", None)
+        callbacks = self.callbacks
+        if isinstance(callbacks, list):
+            callbacks = copy.deepcopy(callbacks)
+        return MultiTaskNet(
+            module=module,
+            criterion=MultiTaskLoss,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            device=self.device,
+            weighting=StaticWeighting,
+            criterion__task_types=dict(spec.types),
+            criterion__task_losses=losses,
+            weighting__weights=weights,
+            **routed,
+        )
+
+    def _update_training_params(self, net: MultiTaskNet, weights: dict, spec) -> None:
+        if bool(net.verbose) != bool(self.verbose) and "callbacks__print_log" not in vars(self):
+            net.set_params(callbacks__print_log=PrintLog() if self.verbose else None)
+        net.set_params(
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            verbose=self.verbose,
+        )
+        if net.weighting__weights != weights:
+            net.set_params(weighting__weights=weights)
+
+    # -- prediction ------------------------------------------------------------------------------
+    def _outputs(self, X) -> tuple[dict, Any]:
+        """Network outputs per task as float64 arrays: (n, K) logits or (n,) values."""
+        check_is_fitted(self)
+        X, index = self._check_X(X, reset=False)
+        chunks = list(self.net_.forward_iter(torch.from_numpy(X), training=False))
+        out = {}
+        for task in self.tasks_:
+            values = torch.cat([chunk[task] for chunk in chunks]).detach().double().numpy()
+            if self.task_types_[task] == "regression":
+                values = values.reshape(len(X))
+            bad = ~np.isfinite(values)
+            if bad.any():
+                n_bad = int(bad.reshape(len(X), -1).any(axis=1).sum())
+                raise ValueError(
+                    f"The network's output for task {task!r} is not finite for {n_bad} of "
+                    f"{len(X)} samples; the fit may have diverged (lower lr) or X is far outside "
+                    "the training range."
+                )
+            out[task] = values
+        return out, index
+
+    def _predict_tasks(self, X) -> tuple[dict, Any]:
+        outputs, index = self._outputs(X)
+        preds = {}
+        for task, values in outputs.items():
+            if self.task_types_[task] == "classification":
+                values = self.classes_[task][values.argmax(axis=1)]
+            preds[task] = values
+        return preds, index
+
+    def predict(self, X):
+        """Predict every task: class labels for classification, values for regression.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : same kind as the ``y`` given to ``fit``
+            A dict (or SliceDict) of 1-D arrays, a DataFrame with the same columns (and the index
+            of ``X`` when ``X`` is a DataFrame), or an array of shape (n_samples, n_tasks).
+        """
+        preds, index = self._predict_tasks(X)
+        return _targets.decode_predictions(self._spec_, self._container_, preds, index=index)
+
+    @available_if(_has_classification_task)
+    def predict_proba(self, X):
+        """Class probabilities of the classification tasks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : dict, list or ndarray
+            For a ``y`` with named tasks (dict, SliceDict, DataFrame): a dict mapping every
+            classification task to an array of shape (n_samples, n_classes), columns in the order
+            of ``classes_[task]``. For a 2-D array ``y``: a list with one entry per column (None
+            for regression columns), as scikit-learn's multi-output estimators. For a 1-D ``y``:
+            the (n_samples, n_classes) array.
+        """
+        outputs, _ = self._outputs(X)
+        proba = {}
+        for task, logits in outputs.items():
+            if self.task_types_[task] == "classification":
+                z = np.exp(logits - logits.max(axis=1, keepdims=True))
+                proba[task] = z / z.sum(axis=1, keepdims=True)
+        kind = self._container_.kind
+        if kind == "array":
+            return [proba.get(task) for task in self.tasks_]
+        if kind == "array1d":
+            return proba[self.tasks_[0]]
+        return proba
+
+    def score_tasks(self, X, y) -> dict:
+        """Per-task scores: accuracy for classification, :math:`R^2` for regression.
+
+        Missing labels in ``y`` are left out. ``y`` may name a subset of the fitted tasks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : dict, DataFrame, SliceDict, or array-like of shape (n_samples, n_tasks)
+
+        Returns
+        -------
+        scores : dict
+            Task name -> score (NaN for a task without labels in ``y``).
+        """
+        check_is_fitted(self)
+        targets = _targets.split_targets(y)
+        unknown = [t for t in targets.names if t not in self.tasks_]
+        if unknown:
+            raise ValueError(
+                f"y has tasks {unknown} that the estimator was not fitted on "
+                f"(tasks: {self.tasks_})."
+            )
+        preds, _ = self._predict_tasks(X)
+        if targets.n_samples != len(next(iter(preds.values()))):
+            raise ValueError(
+                f"X has {len(next(iter(preds.values())))} samples but y has {targets.n_samples}."
+            )
+        return {
+            task: task_score(
+                targets.columns[task],
+                preds[task],
+                self.task_types_[task],
+                missing=targets.missing[task],
+            )
+            for task in targets.names
+        }
+
+    def score(self, X, y) -> float:
+        """Mean over tasks of the per-task scores of :meth:`score_tasks`.
+
+        Tasks without any label in ``y`` are left out of the mean.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : dict, DataFrame, SliceDict, or array-like of shape (n_samples, n_tasks)
+
+        Returns
+        -------
+        score : float
+        """
+        scores = [s for s in self.score_tasks(X, y).values() if not np.isnan(s)]
+        if not scores:
+            raise ValueError("y has no labels for any task: there is nothing to score.")
+        return float(np.mean(scores))

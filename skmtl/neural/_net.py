@@ -1,0 +1,109 @@
+"""The skorch net behind :class:`~skmtl.neural.MultiTaskEstimator`.
+
+A :class:`skorch.NeuralNet` whose criterion returns per-task losses, combined by a weighting module
+(``weighting_``, a registered skorch component, so ``weighting__*`` parameters route to it), that
+records per-task losses in the history and feeds array data through :class:`BatchSlicer`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from skorch import NeuralNet
+
+from ._data import BatchSlicer, TensorPairDataset, as_tensor_pair
+from ._losses import StaticWeighting
+
+__all__ = ["MultiTaskNet", "TrainingDivergedError"]
+
+# Iterator parameters that the slicing path understands; any other one (num_workers,
+# collate_fn, ...) sends the data through skorch's DataLoader path instead.
+_SLICER_KWARGS = {"batch_size", "shuffle", "drop_last"}
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when a training loss becomes NaN or infinite; the estimator is left unfitted."""
+
+
+class MultiTaskNet(NeuralNet):
+    """A skorch ``NeuralNet`` over a dict of task outputs and a (n, T) target tensor.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As :class:`skorch.NeuralNet`; ``criterion`` must return ``(losses, counts)`` dicts.
+    weighting : nn.Module class, default=StaticWeighting
+        Turns the dict of per-task losses into the scalar objective; ``weighting__*`` go to it.
+    """
+
+    def __init__(self, *args, weighting=StaticWeighting, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.weighting = weighting
+        self._epoch_acc = None
+
+    # -- components -------------------------------------------------------------------------
+    def initialize_criterion(self):
+        super().initialize_criterion()
+        params = self.get_params_for("weighting")
+        self.weighting_ = self.initialized_instance(self.weighting, params)
+        return self
+
+    # -- data ---------------------------------------------------------------------------------
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.Tensor) and (y is None or isinstance(y, torch.Tensor)):
+            return TensorPairDataset(X, y)
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)
+        pair = as_tensor_pair(dataset)
+        if pair is None or not set(kwargs) <= _SLICER_KWARGS:
+            return super().get_iterator(dataset, training=training)
+        return BatchSlicer(
+            *pair,
+            kwargs.get("batch_size", self.batch_size),
+            shuffle=bool(kwargs.get("shuffle", False)) and training,
+            drop_last=bool(kwargs.get("drop_last", False)),
+            merge_singleton=training,
+        )
+
+    # -- loss -----------------------------------------------------------------------------------
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = y_true.to(self.device, non_blocking=True)
+        losses, counts = self.criterion_(y_pred, y_true)
+        total = self.weighting_(losses)
+        acc = self._epoch_acc
+        if acc is not None:
+            loss_vec = torch.stack([loss.detach() for loss in losses.values()])
+            count_vec = torch.stack(list(counts.values()))
+            acc[0].add_(loss_vec * count_vec)
+            acc[1].add_(count_vec)
+        return total
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        tasks = self.criterion_.tasks
+        zeros = torch.zeros(len(tasks), device=self.device)
+        self._epoch_acc = (zeros, zeros.clone())
+        try:
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+            sums, counts = (t.cpu() for t in self._epoch_acc)
+        finally:
+            self._epoch_acc = None
+        diverged = []
+        for task, s, c in zip(tasks, sums.tolist(), counts.tolist(), strict=True):
+            value = s / c if c > 0 else math.nan
+            self.history.record(f"{prefix}_loss_{task}", value)
+            if c > 0 and not math.isfinite(value):
+                diverged.append((task, value))
+        if diverged and training:
+            epoch = len(self.history)
+            detail = ", ".join(f"task {task!r}: {value}" for task, value in diverged)
+            raise TrainingDivergedError(
+                f"Training diverged in epoch {epoch}: the training loss is not finite "
+                f"({detail}). Lower the learning rate (lr={self.lr}), standardise X and the "
+                "regression targets, or lower the weights of these tasks in task_weights."
+            )

@@ -226,6 +226,11 @@ def regression_targets(arr, names):
     return Y, observed
 
 
+def _plain(v):
+    """numpy scalar -> Python scalar, for readable messages."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _is_number(v):
     try:
         float(v)
@@ -260,7 +265,7 @@ def classification_targets(columns, names):
         cls, code = np.unique(values, return_inverse=True)
         if cls.size < 2:
             raise ValueError(
-                f"{task_label(names, t).capitalize()} has only one class ({cls[0]!r}); a classifier "
+                f"{task_label(names, t).capitalize()} has only one class ({_plain(cls[0])!r}); a classifier "
                 "needs at least two classes per task."
             )
         full = np.full(col.shape[0], -1, dtype=np.intp)

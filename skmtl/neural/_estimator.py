@@ -151,8 +151,8 @@ class MultiTaskEstimator(BaseEstimator):
     >>> X = rng.normal(size=(200, 3))
     >>> y = {"sign": np.where(X[:, 0] > 0, "pos", "neg"), "sum": X.sum(axis=1)}
     >>> est = MultiTaskEstimator(hidden_units=(16,), lr=0.01, max_epochs=30, random_state=0)
-    >>> est.fit(X, y).predict(X[4:7])["sign"]
-    array(['pos', 'neg', 'neg']...)
+    >>> est.fit(X, y).predict(X[8:12])["sign"]
+    array(['pos', 'neg', 'pos', 'neg']...)
     >>> est.task_types_
     {'sign': 'classification', 'sum': 'regression'}
     >>> scores = est.score_tasks(X, y)

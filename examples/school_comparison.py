@@ -112,17 +112,18 @@ def methods(features, quick=False):
     def grid(full, small):
         return small if quick else full
 
+    mtl = {"task_column": TASK}
     return [
         ("independent ridge", make_pipeline(features, IndependentRidge()),
          {"model__alpha": grid(np.geomspace(1, 1e3, 7), [10.0, 100.0])}),
         ("pooled ridge", make_pipeline(features, Ridge(), keep_task=False),
          {"model__alpha": grid(np.geomspace(1e-1, 1e4, 6), [1.0, 100.0])}),
-        ("mean-regularised MTL", make_pipeline(features, MeanRegularizedRegressor(task_column=TASK)),
+        ("mean-regularised MTL", make_pipeline(features, MeanRegularizedRegressor(**mtl)),
          {"model__alpha": grid([1e-3, 1e-2, 1e-1], [1e-2]),
           "model__coupling": grid([1.0, 3.0, 10.0, 30.0, 100.0], [1.0, 10.0])}),
-        ("low-rank MTL (trace norm)", make_pipeline(features, LowRankRegressor(task_column=TASK)),
+        ("low-rank MTL (trace norm)", make_pipeline(features, LowRankRegressor(**mtl)),
          {"model__alpha": grid(np.geomspace(1, 50, 6), [5.0, 20.0])}),
-        ("sparse MTL (L2,1)", make_pipeline(features, SparseRegressor(task_column=TASK)),
+        ("sparse MTL (L2,1)", make_pipeline(features, SparseRegressor(**mtl)),
          {"model__alpha": grid(np.geomspace(0.3, 20, 6), [1.0, 10.0])}),
     ]
 

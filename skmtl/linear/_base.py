@@ -421,7 +421,9 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         for t in range(y_true.shape[1]):
             obs = ~V.is_missing(y_true[:, t])
             sw = None if sample_weight is None else np.asarray(sample_weight)[obs]
-            scores.append(accuracy_score(y_true[obs, t], y_pred[obs, t], sample_weight=sw))
+            # object columns (mixed per-task label types) -> each column's natural dtype
+            yt, yp = np.asarray(y_true[obs, t].tolist()), np.asarray(y_pred[obs, t].tolist())
+            scores.append(accuracy_score(yt, yp, sample_weight=sw))
         return float(np.mean(scores))
 
 

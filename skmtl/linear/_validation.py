@@ -190,7 +190,13 @@ def _has_pandas_na(y):
 
 
 def task_label(names, t):
-    return f"task {names[t]!r}" if names is not None else f"task {t}"
+    """'task 3' or "task 'reading'": how messages name a task."""
+    if names is None:
+        return f"task {t}"
+    name = _plain(names[t])
+    if isinstance(name, float) and name.is_integer():
+        name = int(name)
+    return f"task {name!r}"
 
 
 def regression_targets(arr, names):

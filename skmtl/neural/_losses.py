@@ -45,6 +45,12 @@ LOSSES: dict[str, Callable] = {
     "huber": _huber,
     "cross_entropy": _cross_entropy,
 }
+_MEAN_LOSSES: dict[str, Callable] = {
+    "mse": F.mse_loss,
+    "l1": F.l1_loss,
+    "huber": F.huber_loss,
+    "cross_entropy": F.cross_entropy,
+}
 _CLASSIFICATION_LOSSES = {"cross_entropy"}
 
 
@@ -63,9 +69,8 @@ class MaskedTaskLoss(nn.Module):
     --------
     >>> import torch
     >>> crit = MaskedTaskLoss("regression")
-    >>> loss, count = crit(torch.tensor([1.0, 2.0, 5.0]), torch.tensor([0.0, float("nan"), 3.0]))
-    >>> float(loss), float(count)
-    (2.5, 2.0)
+    >>> float(crit(torch.tensor([1.0, 2.0, 5.0]), torch.tensor([0.0, float("nan"), 3.0])))
+    2.5
     """
 
     def __init__(self, task_type: str, loss: str | Callable = "auto") -> None:
@@ -78,40 +83,53 @@ class MaskedTaskLoss(nn.Module):
                 raise ValueError(f"unknown loss {loss!r}; choose among {['auto', *LOSSES]}.")
             if (name in _CLASSIFICATION_LOSSES) != self.classification:
                 raise ValueError(f"loss {loss!r} does not suit a {task_type} task.")
-            self.elementwise, self.custom = LOSSES[name], None
+            self.elementwise, self.mean = LOSSES[name], _MEAN_LOSSES[name]
+            self.custom = None
         else:
             if isinstance(loss, type) and issubclass(loss, nn.Module):
                 loss = loss()
             if not callable(loss):
                 raise TypeError(f"a task loss must be a string or a callable, got {loss!r}.")
-            self.elementwise, self.custom = None, loss
+            self.elementwise = self.mean = None
+            self.custom = loss
 
-    def forward(self, output: torch.Tensor, target: torch.Tensor) -> tuple:
-        """Return (mean loss over labelled samples, number of labelled samples).
+    def forward(
+        self,
+        output: torch.Tensor,
+        target: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        complete: bool | None = None,
+    ) -> torch.Tensor:
+        """Mean loss over the labelled samples (0 when there is none).
 
-        ``target`` holds class codes (as floats) or values, NaN where the label is missing.
+        ``target`` holds class codes (as floats) or values, NaN where the label is missing;
+        ``mask`` (True where labelled) and ``complete`` (no label missing) may be given when
+        already known, which saves work (and a device sync when ``complete`` is known).
         """
-        mask = ~torch.isnan(target)
         if not self.classification and output.dim() == 2 and output.shape[1] == 1:
             output = output[:, 0]
-        count = mask.sum().to(output.dtype)
+        if mask is None:
+            mask = ~torch.isnan(target)
+        if complete is None:
+            complete = bool(mask.all())
+        if complete:
+            target = target.long() if self.classification else target.to(output.dtype)
+            loss_fn = self.custom if self.custom is not None else self.mean
+            return loss_fn(output, target)
         if self.custom is not None:
-            target = target.long() if self.classification else target
             if not bool(mask.any()):
-                return output.sum() * 0.0, count
-            return self.custom(output[mask], target[mask]), count
+                return output.sum() * 0.0
+            target = target[mask].long() if self.classification else target[mask]
+            return self.custom(output[mask], target)
         filled = torch.where(mask, target, torch.zeros_like(target))
-        if self.classification:
-            filled = filled.long()
-        else:
-            filled = filled.to(output.dtype)
+        filled = filled.long() if self.classification else filled.to(output.dtype)
+        weights = mask.to(output.dtype)
         per_sample = self.elementwise(output, filled)
-        total = (per_sample * mask.to(per_sample.dtype)).sum()
-        return total / count.clamp(min=1.0), count
+        return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
 
 
 class MultiTaskLoss(nn.Module):
-    """The per-task losses of a batch: ``forward(y_pred, y_true) -> (losses, counts)`` dicts.
+    """The per-task losses of a batch: ``forward(y_pred, y_true) -> {task: loss}``.
 
     Parameters
     ----------
@@ -119,6 +137,15 @@ class MultiTaskLoss(nn.Module):
         Task name -> ``"classification"`` or ``"regression"``, in the column order of ``y_true``.
     task_losses : dict, optional
         Task name -> loss (see :class:`MaskedTaskLoss`); ``"auto"`` for the others.
+
+    Examples
+    --------
+    >>> import torch
+    >>> crit = MultiTaskLoss({"c": "classification", "r": "regression"})
+    >>> y_pred = {"c": torch.zeros(2, 3), "r": torch.tensor([1.0, 2.0])}
+    >>> losses = crit(y_pred, torch.tensor([[0.0, float("nan")], [2.0, 4.0]]))
+    >>> round(float(losses["c"]), 4), float(losses["r"])  # log(3), (2 - 4) ** 2
+    (1.0986, 4.0)
     """
 
     def __init__(self, task_types: Mapping[Hashable, str], task_losses: Mapping | None = None):
@@ -129,16 +156,27 @@ class MultiTaskLoss(nn.Module):
             MaskedTaskLoss(task_types[t], task_losses.get(t, "auto")) for t in self.tasks
         )
 
-    def forward(self, y_pred: Mapping, y_true: torch.Tensor) -> tuple[dict, dict]:
-        losses, counts = {}, {}
+    def forward(
+        self,
+        y_pred: Mapping,
+        y_true: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        complete: list | None = None,
+    ) -> dict:
+        """Per-task losses; ``mask`` (n, T) and ``complete`` (T bools) as in MaskedTaskLoss."""
+        if mask is None:
+            mask = ~torch.isnan(y_true)
+        if complete is None:
+            complete = mask.all(dim=0).tolist()
+        losses = {}
         for j, (task, criterion) in enumerate(zip(self.tasks, self.criteria, strict=True)):
             if task not in y_pred:
                 raise ValueError(
                     f"The module's output has no entry for task {task!r} (it returned "
                     f"{list(y_pred)}); forward must return a dict with one entry per task."
                 )
-            losses[task], counts[task] = criterion(y_pred[task], y_true[:, j])
-        return losses, counts
+            losses[task] = criterion(y_pred[task], y_true[:, j], mask[:, j], complete[j])
+        return losses
 
 
 class StaticWeighting(nn.Module):
@@ -167,6 +205,7 @@ class StaticWeighting(nn.Module):
     def forward(self, losses: Mapping[Hashable, torch.Tensor]) -> torch.Tensor:
         total = None
         for task, loss in losses.items():
-            term = loss * self.weights[task]
+            w = self.weights[task]
+            term = loss if w == 1.0 else loss * w
             total = term if total is None else total + term
         return total

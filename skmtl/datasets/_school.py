@@ -7,9 +7,9 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
-# Column order of MALSAR's school.mat (bias column dropped), checked against the data: the year,
-# gender, VR band, ethnic, school-gender and denomination groups are one-hot; the two percentages
-# and the last two groups are constant within a school and year.
+# Column order of MALSAR's school.mat (bias column dropped), checked against the data: year and
+# gender are one-hot, VR band and ethnic group have at most one 1 per pupil; the two percentages
+# are constant within a school and year, school gender and denomination within a school.
 SCHOOL_FEATURE_NAMES = (
     ["year_1985", "year_1986", "year_1987", "pct_free_school_meals", "pct_vr_band_1"]
     + ["gender_0", "gender_1"]

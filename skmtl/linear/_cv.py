@@ -8,11 +8,11 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval
 
-from . import _validation as V
+from ..model_selection import TaskStratifiedKFold
 from ._base import _RegressorBase
 from ._estimators import LowRankRegressor, SparseRegressor
 from ._path import alpha_grid, least_squares_path, prepare_least_squares, set_solution
@@ -65,10 +65,8 @@ class _PathCV(_RegressorBase):
     def _splitter(self, X, y):
         if self.task_column is not None and (self.cv is None or isinstance(self.cv, numbers.Integral)):
             # long layout: every fold must hold every task, so stratify on the task label
-            _, labels = V.split_task_column(self, X, reset=False)
             n_splits = 5 if self.cv is None else self.cv
-            splits = StratifiedKFold(n_splits).split(np.zeros(len(labels)), labels.astype(str))
-            return list(splits)
+            return list(TaskStratifiedKFold(n_splits, task_column=self.task_column).split(X))
         cv = check_cv(self.cv)
         return list(cv.split(X, y))
 

@@ -23,8 +23,12 @@ def test_in_grid_search_on_sorted_long_data():
     task = np.repeat(np.arange(6), 15)  # sorted by task: KFold would hold whole tasks out
     X = np.column_stack([rng.normal(size=(90, 3)), task])
     y = X[:, 0] + task + 0.1 * rng.normal(size=90)
-    search = GridSearchCV(MeanRegularizedRegressor(task_column=3), {"alpha": [0.01, 1.0]},
-                          cv=TaskStratifiedKFold(3, task_column=3), error_score="raise")
+    search = GridSearchCV(
+        MeanRegularizedRegressor(task_column=3),
+        {"alpha": [0.01, 1.0]},
+        cv=TaskStratifiedKFold(3, task_column=3),
+        error_score="raise",
+    )
     search.fit(X, y)
     assert search.best_params_ == {"alpha": 0.01}
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))

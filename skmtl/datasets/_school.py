@@ -21,7 +21,7 @@ SCHOOL_FEATURE_NAMES = (
 
 
 def load_school(*, as_frame: bool = False, return_X_y: bool = False):
-    """Load the school data: exam scores of 15,362 pupils in 139 London schools, one task per school.
+    """Load the school data: exam scores of 15,362 pupils in 139 London schools (one task each).
 
     The classical multi-task benchmark of Evgeniou & Pontil (2004) and MALSAR, in the *long* layout:
     one row per pupil, ``school`` names the task of each row. Use it with ``task_column``::
@@ -39,8 +39,8 @@ def load_school(*, as_frame: bool = False, return_X_y: bool = False):
     Parameters
     ----------
     as_frame : bool, default=False
-        Return ``data`` as a pandas DataFrame (needs pandas) with named columns and ``school`` as its
-        last column, ``target`` as a Series.
+        Return ``data`` as a pandas DataFrame (needs pandas) with named columns and ``school``
+        as its last column, ``target`` as a Series.
     return_X_y : bool, default=False
         Return ``(X, y)`` instead of a Bunch. ``X`` then holds the school id as its last column
         (index 27), so that ``task_column=27`` (or ``"school"`` with ``as_frame=True``) selects it.

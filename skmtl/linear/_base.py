@@ -156,6 +156,7 @@ class _MultiTaskLinear(BaseEstimator):
                 f"{rule_name} {crit:.3g} > tolerance {self._threshold_:.3g}. Increase max_iter, "
                 "loosen tol, or scale the features.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         b = datafit.intercept(W, b) if self._is_classifier else quad.intercept(W)
         self._set_fitted(W, b, meta, n_iter, crit, rule_name)
@@ -197,12 +198,18 @@ class _MultiTaskLinear(BaseEstimator):
         rule_name = "duality gap" if isinstance(rule, DualityGap) else "prox-gradient norm"
         if self._solver_name(penalty) == "working_set":
             W, b, n_iter, crit, ok = working_set(
-                datafit, penalty, W0, b0, rule=rule,
+                datafit,
+                penalty,
+                W0,
+                b0,
+                rule=rule,
                 make_rule=lambda sub, thr: self._rule(sub, penalty, thr),
                 max_iter=self.max_iter,
             )
         else:
-            W, b, n_iter, crit, ok = fista(datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter)
+            W, b, n_iter, crit, ok = fista(
+                datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter
+            )
         return W, b, n_iter, crit, ok, rule_name
 
     def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
@@ -249,7 +256,9 @@ class _MultiTaskLinear(BaseEstimator):
         W = coef.T
         if self._layout_ != "long":
             return np.asarray(Xf @ W) + intercept[None, :], None
-        _, index = V.encode_tasks(task_labels, known=np.asarray(self.tasks_), column=self.task_column)
+        _, index = V.encode_tasks(
+            task_labels, known=np.asarray(self.tasks_), column=self.task_column
+        )
         design, order = V.long_design(Xf, index, len(self.tasks_), self._widths_)
         Z = design.add_intercept(design.forward(W), intercept)
         out = np.empty_like(Z)
@@ -319,7 +328,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         """Per task (n_samples, n_classes_t) probabilities (wide and single layouts)."""
         Z, _ = self._outputs(X)
         probas = []
-        for t, s in enumerate(self._out_slices()):
+        for s in self._out_slices():
             z = Z[:, s]
             if z.shape[1] == 1:
                 p1 = expit(z[:, 0])
@@ -402,9 +411,11 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         preds = [c[np.argmax(p, axis=1)] for c, p in zip(classes, probas)]
         if self._layout_ == "single":
             return preds[0]
-        dtype = np.result_type(*[c.dtype for c in classes]) if all(
-            c.dtype.kind != "O" for c in classes
-        ) else object
+        dtype = (
+            np.result_type(*[c.dtype for c in classes])
+            if all(c.dtype.kind != "O" for c in classes)
+            else object
+        )
         return np.column_stack([p.astype(dtype) for p in preds])
 
     def score(self, X, y, sample_weight=None):

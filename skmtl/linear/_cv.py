@@ -55,15 +55,20 @@ class _PathCV(_RegressorBase):
 
     def _base_estimator(self, alpha=1.0):
         return self._base_class(
-            alpha=alpha, fit_intercept=self.fit_intercept, task_column=self.task_column,
-            tol=self.tol, max_iter=self.max_iter,
+            alpha=alpha,
+            fit_intercept=self.fit_intercept,
+            task_column=self.task_column,
+            tol=self.tol,
+            max_iter=self.max_iter,
         )
 
     def _penalty(self, n_tasks, widths):
         return self._base_estimator(self.alpha_)._penalty(n_tasks, widths)
 
     def _splitter(self, X, y):
-        if self.task_column is not None and (self.cv is None or isinstance(self.cv, numbers.Integral)):
+        if self.task_column is not None and (
+            self.cv is None or isinstance(self.cv, numbers.Integral)
+        ):
             # long layout: every fold must hold every task, so stratify on the task label
             n_splits = 5 if self.cv is None else self.cv
             return list(TaskStratifiedKFold(n_splits, task_column=self.task_column).split(X))
@@ -89,7 +94,11 @@ class _PathCV(_RegressorBase):
             raise ValueError("requires y to be passed, but the target y is None.")
         if sp.issparse(X):
             X = X.tocsr()
-        elif not hasattr(X, "iloc") and not hasattr(X, "__array__") or type(X).__name__ == "_NotAnArray":
+        elif (
+            not hasattr(X, "iloc")
+            and not hasattr(X, "__array__")
+            or type(X).__name__ == "_NotAnArray"
+        ):
             X = np.asarray(X)
         if not hasattr(y, "iloc"):
             y = np.asarray(y)
@@ -97,8 +106,9 @@ class _PathCV(_RegressorBase):
         if self.alphas is None:
             _, datafit, meta = prepare_least_squares(clone(template), X, y)
             penalty = template._penalty(meta["n_tasks"], meta["widths"])
-            alphas = alpha_grid(penalty.alpha_max(datafit.grad_at_zero()), eps=self.eps,
-                                n_alphas=self.n_alphas)
+            alphas = alpha_grid(
+                penalty.alpha_max(datafit.grad_at_zero()), eps=self.eps, n_alphas=self.n_alphas
+            )
         else:
             alphas = np.sort(np.asarray(self.alphas, dtype=float))[::-1]
         folds = self._splitter(X, y)
@@ -132,7 +142,7 @@ _CV_PARAMS = """eps : float, default=1e-3
 
 
 class SparseRegressorCV(_PathCV):
-    __doc__ = r"""L2,1 multi-task regression with ``alpha`` chosen by cross-validation.
+    __doc__ = rf"""L2,1 multi-task regression with ``alpha`` chosen by cross-validation.
 
     Each fold solves :class:`SparseRegressor` along a warm-started path of ``alpha`` from
     ``alpha_max`` down, scores the mean squared error on its held-out labelled entries, and the
@@ -141,7 +151,7 @@ class SparseRegressorCV(_PathCV):
 
     Parameters
     ----------
-    {cv}
+    {_CV_PARAMS}
     fit_intercept : bool, default=True
         Fit one unpenalised intercept per task.
     task_column : int, str or None, default=None
@@ -185,11 +195,22 @@ class SparseRegressorCV(_PathCV):
     (20, 5)
     >>> bool(model.alpha_ < model.alphas_[0])
     True
-    """.format(cv=_CV_PARAMS)
+    """
     _base_class = SparseRegressor
 
-    def __init__(self, *, eps=1e-3, n_alphas=100, alphas=None, cv=None, n_jobs=None,
-                 fit_intercept=True, task_column=None, tol=1e-4, max_iter=5000):
+    def __init__(
+        self,
+        *,
+        eps=1e-3,
+        n_alphas=100,
+        alphas=None,
+        cv=None,
+        n_jobs=None,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+    ):
         self.eps = eps
         self.n_alphas = n_alphas
         self.alphas = alphas
@@ -202,7 +223,7 @@ class SparseRegressorCV(_PathCV):
 
 
 class LowRankRegressorCV(_PathCV):
-    __doc__ = r"""Trace-norm multi-task regression with ``alpha`` chosen by cross-validation.
+    __doc__ = rf"""Trace-norm multi-task regression with ``alpha`` chosen by cross-validation.
 
     Each fold solves :class:`LowRankRegressor` along a warm-started path of ``alpha`` from
     ``alpha_max`` (the spectral norm of the gradient at zero) down, scores the held-out mean
@@ -210,7 +231,7 @@ class LowRankRegressorCV(_PathCV):
 
     Parameters
     ----------
-    {cv}
+    {_CV_PARAMS}
     fit_intercept : bool, default=True
         Fit one unpenalised intercept per task.
     task_column : int, str or None, default=None
@@ -252,11 +273,22 @@ class LowRankRegressorCV(_PathCV):
     >>> model = LowRankRegressorCV(n_alphas=15).fit(X, Y)
     >>> model.alphas_.shape, model.mse_path_.shape
     ((15,), (15, 5))
-    """.format(cv=_CV_PARAMS)
+    """
     _base_class = LowRankRegressor
 
-    def __init__(self, *, eps=1e-3, n_alphas=100, alphas=None, cv=None, n_jobs=None,
-                 fit_intercept=True, task_column=None, tol=1e-4, max_iter=5000):
+    def __init__(
+        self,
+        *,
+        eps=1e-3,
+        n_alphas=100,
+        alphas=None,
+        cv=None,
+        n_jobs=None,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+    ):
         self.eps = eps
         self.n_alphas = n_alphas
         self.alphas = alphas

@@ -142,7 +142,12 @@ class LongDesign:
 
     def blocks(self):
         for t, cols in enumerate(self.out_slices):
-            yield t, slice(self.starts[t], self.starts[t + 1]), slice(0, cols.stop - cols.start), cols
+            yield (
+                t,
+                slice(self.starts[t], self.starts[t + 1]),
+                slice(0, cols.stop - cols.start),
+                cols,
+            )
 
     def forward(self, W):
         if self._scalar:

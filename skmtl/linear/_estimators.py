@@ -39,32 +39,37 @@ _COMMON_ATTRS = """n_iter_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features seen in fit, when ``X`` has string column names."""
 
-_DATAFIT_REG = r"""with the data-fit term, summed over tasks, of each task's mean squared error over its
-    labelled samples (``n_t`` of them):
+_DATAFIT_REG = r"""with the data-fit term, summed over tasks, of each task's mean squared error over
+    its labelled samples (``n_t`` of them):
 
     .. math:: f(W, b) = \sum_{t=1}^{T} \frac{1}{2 n_t} \sum_{i \,\text{labelled for}\, t}
               (y_{it} - x_i^\top w_t - b_t)^2 ."""
 
-_DATAFIT_CLF = r"""with the data-fit term, summed over tasks, of each task's mean cross-entropy over its
-    labelled samples: logistic loss for a binary task (one coefficient vector), softmax
+_DATAFIT_CLF = r"""with the data-fit term, summed over tasks, of each task's mean cross-entropy over
+    its labelled samples: logistic loss for a binary task (one coefficient vector), softmax
     cross-entropy for a task with :math:`K_t > 2` classes (one vector per class):
 
     .. math:: f(W, b) = \sum_{t=1}^{T} \frac{1}{n_t} \sum_{i \,\text{labelled for}\, t}
               -\log p_{t}(y_{it} \mid x_i; W, b) ."""
 
-_NOTES_GAP = """The solver stops when the duality gap falls below ``tol * sum_t ||y_t - mean(y_t)||^2 / n_t``
-    (for one design and no missing label, exactly scikit-learn's ``MultiTaskLasso`` rule). Hitting
-    ``max_iter`` first raises a :class:`~sklearn.exceptions.ConvergenceWarning`."""
+_NOTES_GAP = """The solver stops when the duality gap falls below
+    ``tol * sum_t ||y_t - mean(y_t)||^2 / n_t`` (for one design and no missing label, exactly
+    scikit-learn's ``MultiTaskLasso`` rule). Hitting ``max_iter`` first raises a
+    :class:`~sklearn.exceptions.ConvergenceWarning`."""
 
-_NOTES_PROX = """The solver (accelerated proximal gradient with backtracking and adaptive restart) stops
-    when the norm of the proximal-gradient mapping falls below ``tol`` times its norm at
+_NOTES_PROX = """The solver (accelerated proximal gradient with backtracking and adaptive restart)
+    stops when the norm of the proximal-gradient mapping falls below ``tol`` times its norm at
     ``W = 0, b = 0``; it is zero exactly at the minimiser. Hitting ``max_iter`` first raises a
     :class:`~sklearn.exceptions.ConvergenceWarning`."""
 
 
 _PIECES = {
-    "common": _COMMON_PARAMS, "attrs": _COMMON_ATTRS, "reg": _DATAFIT_REG, "clf": _DATAFIT_CLF,
-    "gap": _NOTES_GAP, "prox": _NOTES_PROX,
+    "common": _COMMON_PARAMS,
+    "attrs": _COMMON_ATTRS,
+    "reg": _DATAFIT_REG,
+    "clf": _DATAFIT_CLF,
+    "gap": _NOTES_GAP,
+    "prox": _NOTES_PROX,
 }
 
 
@@ -151,17 +156,27 @@ _MEAN_PARAMS = {
     >>> X = rng.normal(size=(60, 3))
     >>> w = np.array([1.0, -2.0, 0.5])
     >>> Y = np.column_stack([X @ (w + 0.1 * k) for k in range(4)])
-    >>> model = MeanRegularizedRegressor(alpha=1e-3, coupling=1.0, tol=1e-8).fit(X, Y)
-    >>> model.coef_.shape
-    (4, 3)
-    >>> np.round(model.coef_[:, 0], 2)
-    array([1.  , 1.1 , 1.2 , 1.29])
+    >>> for coupling in [0.0, 1.0, np.inf]:  # first coefficient of each task: 1.0, 1.1, 1.2, 1.3
+    ...     model = MeanRegularizedRegressor(alpha=1e-3, coupling=coupling, tol=1e-8).fit(X, Y)
+    ...     print(coupling, np.round(model.coef_[:, 0], 2))
+    0.0 [1.  1.1 1.2 1.3]
+    1.0 [1.06 1.12 1.18 1.24]
+    inf [1.15 1.15 1.15 1.15]
 """)
 class MeanRegularizedRegressor(_MeanRegularizedMixin, _RegressorBase):
     _parameter_constraints = {**_RegressorBase._parameter_constraints, **_MEAN_PARAMS}
 
-    def __init__(self, alpha=1.0, coupling=1.0, *, fit_intercept=True, task_column=None,
-                 tol=1e-4, max_iter=5000, warm_start=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        coupling=1.0,
+        *,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+        warm_start=False,
+    ):
         self.alpha = alpha
         self.coupling = coupling
         self.fit_intercept = fit_intercept
@@ -171,7 +186,7 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, _RegressorBase):
         self.warm_start = warm_start
 
 
-@_doc(r"""Multi-task logistic regression with tasks pulled towards their mean (Evgeniou & Pontil 2004).
+@_doc(r"""Multi-task logistic regression with tasks pulled towards their mean (Evgeniou & Pontil).
 
     Minimises
 
@@ -225,15 +240,24 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, _RegressorBase):
     >>> clf = MeanRegularizedClassifier(alpha=0.01, coupling=0.1).fit(X, Y)
     >>> clf.predict(X[:2])
     array([[1, 1, 1],
-           [0, 0, 0]])
+           [1, 0, 0]])
     >>> round(clf.score(X, Y), 2)
     0.98
 """)
 class MeanRegularizedClassifier(_MeanRegularizedMixin, _ClassifierBase):
     _parameter_constraints = {**_ClassifierBase._parameter_constraints, **_MEAN_PARAMS}
 
-    def __init__(self, alpha=1.0, coupling=1.0, *, fit_intercept=True, task_column=None,
-                 tol=1e-4, max_iter=5000, warm_start=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        coupling=1.0,
+        *,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+        warm_start=False,
+    ):
         self.alpha = alpha
         self.coupling = coupling
         self.fit_intercept = fit_intercept
@@ -307,8 +331,16 @@ class _LowRankMixin:
     1
 """)
 class LowRankRegressor(_LowRankMixin, _RegressorBase):
-    def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None, tol=1e-4,
-                 max_iter=5000, warm_start=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+        warm_start=False,
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.task_column = task_column
@@ -359,8 +391,16 @@ class LowRankRegressor(_LowRankMixin, _RegressorBase):
     1
 """)
 class LowRankClassifier(_LowRankMixin, _ClassifierBase):
-    def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None, tol=1e-4,
-                 max_iter=5000, warm_start=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+        warm_start=False,
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.task_column = task_column
@@ -442,8 +482,17 @@ class _SparseMixin:
 class SparseRegressor(_SparseMixin, _RegressorBase):
     _parameter_constraints = {**_RegressorBase._parameter_constraints, "solver": _SOLVER_CONSTRAINT}
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None, tol=1e-4,
-                 max_iter=5000, warm_start=False, solver="auto"):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+        warm_start=False,
+        solver="auto",
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.task_column = task_column
@@ -492,15 +541,27 @@ class SparseRegressor(_SparseMixin, _RegressorBase):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 10))
     >>> Y = np.column_stack([X[:, 0] + 0.5 * k * X[:, 1] > 0 for k in range(3)]).astype(int)
-    >>> clf = SparseClassifier(alpha=0.02).fit(X, Y)
+    >>> clf = SparseClassifier(alpha=0.03).fit(X, Y)
     >>> np.flatnonzero(np.any(clf.coef_ != 0, axis=0))
     array([0, 1])
 """)
 class SparseClassifier(_SparseMixin, _ClassifierBase):
-    _parameter_constraints = {**_ClassifierBase._parameter_constraints, "solver": _SOLVER_CONSTRAINT}
+    _parameter_constraints = {
+        **_ClassifierBase._parameter_constraints,
+        "solver": _SOLVER_CONSTRAINT,
+    }
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None, tol=1e-4,
-                 max_iter=5000, warm_start=False, solver="auto"):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+        warm_start=False,
+        solver="auto",
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.task_column = task_column

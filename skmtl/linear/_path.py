@@ -66,8 +66,11 @@ def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
         W, b, n_iter, crit, _, _ = step._solve(datafit, penalty, W, b)
         coefs[k], intercepts[k] = W, quad.intercept(W)
         gaps[k], n_iters[k] = crit, n_iter
-    meta = {**meta, "n_features_in_": est.n_features_in_,
-            "feature_names_in_": getattr(est, "feature_names_in_", None)}
+    meta = {
+        **meta,
+        "n_features_in_": est.n_features_in_,
+        "feature_names_in_": getattr(est, "feature_names_in_", None),
+    }
     return alphas, coefs, intercepts, gaps, n_iters, meta
 
 

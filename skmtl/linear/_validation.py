@@ -66,10 +66,12 @@ def split_task_column(estimator, X, *, reset):
             "column's integer position instead."
         )
     if sp.issparse(X):
-        X = sp.csc_matrix(X) if not X.format in ("csr", "csc") else X
+        X = sp.csc_matrix(X) if X.format not in ("csr", "csc") else X
         n_cols = X.shape[1]
         if not -n_cols <= task_column < n_cols:
-            raise ValueError(f"task_column={task_column} is out of range for X with {n_cols} columns.")
+            raise ValueError(
+                f"task_column={task_column} is out of range for X with {n_cols} columns."
+            )
         j = task_column % n_cols
         labels = np.asarray(X[:, [j]].toarray()).ravel()
         keep = np.delete(np.arange(n_cols), j)
@@ -112,7 +114,7 @@ def check_X(estimator, X, *, reset):
 
 
 def encode_tasks(labels, known=None, column=None):
-    """Task labels -> (unique labels, integer index per row). With ``known``, unseen labels raise."""
+    """Task labels -> (unique labels, index per row). With ``known``, unseen labels raise."""
     labels = np.asarray(labels)
     where = f" in task column {column!r}" if column is not None else ""
     miss = is_missing(labels)
@@ -122,7 +124,9 @@ def encode_tasks(labels, known=None, column=None):
         try:
             uniq, index = np.unique(labels, return_inverse=True)
         except TypeError as exc:
-            raise TypeError(f"Task labels{where} must be sortable (all numbers or all strings): {exc}")
+            raise TypeError(
+                f"Task labels{where} must be sortable (all numbers or all strings): {exc}"
+            ) from exc
         return uniq, index.ravel()
     lookup = {k: i for i, k in enumerate(known.tolist())}
     try:
@@ -168,7 +172,8 @@ def as_target_array(y, n_samples):
         raise ValueError(f"y must be 1-D or 2-D; got shape {arr.shape}.")
     if arr.shape[0] != n_samples:
         raise ValueError(
-            f"X and y have inconsistent numbers of samples: {n_samples} rows in X, {arr.shape[0]} in y."
+            "X and y have inconsistent numbers of samples: "
+            f"{n_samples} rows in X, {arr.shape[0]} in y."
         )
     single = arr.ndim == 1
     if single:
@@ -183,8 +188,11 @@ def _has_pandas_na(y):
         dtypes = list(y.dtypes) if hasattr(y, "dtypes") and hasattr(y, "columns") else [y.dtype]
     except AttributeError:
         return False
-    return any(getattr(dt, "na_value", None) is not None and dt.kind not in "fO" for dt in dtypes) or any(
-        type(dt).__name__ in ("Int64Dtype", "Float64Dtype", "BooleanDtype", "StringDtype", "CategoricalDtype")
+    return any(
+        getattr(dt, "na_value", None) is not None and dt.kind not in "fO" for dt in dtypes
+    ) or any(
+        type(dt).__name__
+        in ("Int64Dtype", "Float64Dtype", "BooleanDtype", "StringDtype", "CategoricalDtype")
         for dt in dtypes
     )
 
@@ -256,7 +264,8 @@ def classification_targets(columns, names):
         obs = ~miss
         if not obs.any():
             raise ValueError(
-                f"{task_label(names, t).capitalize()} has no labelled sample (all its labels are missing)."
+                f"{task_label(names, t).capitalize()} has no labelled sample "
+                "(all its labels are missing)."
             )
         values = col[obs]
         if values.dtype.kind == "f" and np.isinf(values).any():
@@ -265,13 +274,15 @@ def classification_targets(columns, names):
             kinds = {type(v) for v in values.tolist()}
             if len(kinds) > 1 and not all(issubclass(k, numbers.Number) for k in kinds):
                 raise TypeError(
-                    f"Labels of {task_label(names, t)} mix types {sorted(k.__name__ for k in kinds)}; "
+                    f"Labels of {task_label(names, t)} mix types "
+                    f"{sorted(k.__name__ for k in kinds)}; "
                     "use one type per task."
                 )
         cls, code = np.unique(values, return_inverse=True)
         if cls.size < 2:
             raise ValueError(
-                f"{task_label(names, t).capitalize()} has only one class ({_plain(cls[0])!r}); a classifier "
+                f"{task_label(names, t).capitalize()} has only one class "
+                f"({_plain(cls[0])!r}); a classifier "
                 "needs at least two classes per task."
             )
         full = np.full(col.shape[0], -1, dtype=np.intp)
@@ -287,7 +298,11 @@ def check_classification_targets_type(arr):
     from sklearn.utils.multiclass import type_of_target
 
     obs_values = arr[~is_missing(arr)] if arr.dtype.kind in "fO" else arr.ravel()
-    if obs_values.dtype.kind == "f" and obs_values.size and np.any(obs_values != np.round(obs_values)):
+    if (
+        obs_values.dtype.kind == "f"
+        and obs_values.size
+        and np.any(obs_values != np.round(obs_values))
+    ):
         raise ValueError(
             f"Unknown label type: {type_of_target(obs_values)!r}. A classifier needs class labels; "
             "the target holds continuous values."

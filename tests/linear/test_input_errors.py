@@ -1,4 +1,4 @@
-"""Bad input gets a ValueError/TypeError that names the task or column, and leaves nothing fitted."""
+"""Bad input: a ValueError/TypeError that names the task or column, nothing left fitted."""
 
 import numpy as np
 import pandas as pd
@@ -16,8 +16,11 @@ from skmtl.linear import (
 )
 
 REGRESSORS = [MeanRegularizedRegressor(), LowRankRegressor(alpha=0.1), SparseRegressor(alpha=0.1)]
-CLASSIFIERS = [MeanRegularizedClassifier(), LowRankClassifier(alpha=0.1),
-               SparseClassifier(alpha=0.1)]
+CLASSIFIERS = [
+    MeanRegularizedClassifier(),
+    LowRankClassifier(alpha=0.1),
+    SparseClassifier(alpha=0.1),
+]
 ALL = REGRESSORS + CLASSIFIERS
 
 rng = np.random.default_rng(0)
@@ -31,8 +34,11 @@ def _y(est):
 
 
 def _assert_unfitted(est):
-    assert not any(k.endswith("_") and not k.startswith("_") for k in vars(est)
-                   if k not in ("n_features_in_", "feature_names_in_")), vars(est).keys()
+    assert not any(
+        k.endswith("_") and not k.startswith("_")
+        for k in vars(est)
+        if k not in ("n_features_in_", "feature_names_in_")
+    ), vars(est).keys()
 
 
 @pytest.mark.parametrize("est", ALL, ids=lambda e: type(e).__name__)

@@ -102,16 +102,20 @@ def test_long_layout_in_pipeline_with_column_transformer_and_grid_search():
     df["task"] = task
     features = [c for c in df.columns if c != "task"]
     scale = ColumnTransformer(
-        [("scale", StandardScaler(), features)], remainder="passthrough",
+        [("scale", StandardScaler(), features)],
+        remainder="passthrough",
         verbose_feature_names_out=False,
     ).set_output(transform="pandas")
     pipe = make_pipeline(scale, MeanRegularizedRegressor(task_column="task"))
     folds = list(StratifiedKFold(3).split(df, task))
     search = GridSearchCV(
         pipe,
-        {"meanregularizedregressor__alpha": [0.01, 0.1],
-         "meanregularizedregressor__coupling": [0.1, 10.0]},
-        cv=folds, scoring="neg_mean_absolute_error",
+        {
+            "meanregularizedregressor__alpha": [0.01, 0.1],
+            "meanregularizedregressor__coupling": [0.1, 10.0],
+        },
+        cv=folds,
+        scoring="neg_mean_absolute_error",
     ).fit(df, y)
     assert search.best_score_ < 0
     assert search.predict(df).shape == (len(y),)
@@ -138,8 +142,9 @@ def test_long_layout_classifier_with_any_scorer():
     assert proba.shape == (len(y), 2)
     assert_allclose(proba.sum(axis=1), 1.0)
     assert set(est.predict(Xt)) <= {"hi", "lo"}
-    roc = GridSearchCV(SparseClassifier(task_column=0), {"alpha": [0.01]}, cv=folds,
-                       scoring="roc_auc").fit(Xt, labels)
+    roc = GridSearchCV(
+        SparseClassifier(task_column=0), {"alpha": [0.01]}, cv=folds, scoring="roc_auc"
+    ).fit(Xt, labels)
     assert roc.best_score_ > 0.5
 
 
@@ -147,8 +152,9 @@ def test_long_layout_tasks_with_different_class_sets():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(200, 3))
     task = np.repeat([0, 1], 100)
-    y = np.where(task == 0, np.where(X[:, 0] > 0, "a", "b"),
-                 np.array(["a", "b", "c"])[np.argmax(X, axis=1)])
+    y = np.where(
+        task == 0, np.where(X[:, 0] > 0, "a", "b"), np.array(["a", "b", "c"])[np.argmax(X, axis=1)]
+    )
     est = SparseClassifier(alpha=0.01, task_column=0).fit(np.column_stack([task, X]), y)
     assert list(est.classes_) == ["a", "b", "c"]
     assert [list(c) for c in est.task_classes_] == [["a", "b"], ["a", "b", "c"]]
@@ -254,8 +260,9 @@ def test_tol_is_relative_to_the_scale_of_y():
     assert a.n_iter_ == b.n_iter_
 
 
-@pytest.mark.parametrize("CV,Base", [(SparseRegressorCV, SparseRegressor),
-                                     (LowRankRegressorCV, LowRankRegressor)])
+@pytest.mark.parametrize(
+    "CV,Base", [(SparseRegressorCV, SparseRegressor), (LowRankRegressorCV, LowRankRegressor)]
+)
 def test_cv_estimators_choose_by_held_out_error(CV, Base):
     rng = np.random.default_rng(14)
     X = rng.normal(size=(90, 12))

@@ -43,7 +43,7 @@ def _mean_reg_closed_form(X, Y, alpha, coupling):
         rhs.append(Xc.T @ yc / obs.sum())
     H = np.zeros((p * T, p * T))
     for t in range(T):
-        H[t * p:(t + 1) * p, t * p:(t + 1) * p] = blocks[t]
+        H[t * p : (t + 1) * p, t * p : (t + 1) * p] = blocks[t]
     # penalty alpha/2 sum ||w_t||^2 + coupling/2 sum ||w_t - mean||^2: Hessian (alpha I +
     # coupling (I - 11'/T)) kron I_p
     C = alpha * np.eye(T) + coupling * (np.eye(T) - np.ones((T, T)) / T)
@@ -157,13 +157,20 @@ def test_mean_regularized_classifier_matches_scipy():
 
     def objective(theta):
         W = theta[: p * T].reshape(p, T)
-        b = theta[p * T:]
+        b = theta[p * T :]
         dev = W - W.mean(axis=1, keepdims=True)
-        return (_logistic_objective(X, Y, W, b) + alpha / 2 * np.sum(W**2)
-                + coupling / 2 * np.sum(dev**2))
+        return (
+            _logistic_objective(X, Y, W, b)
+            + alpha / 2 * np.sum(W**2)
+            + coupling / 2 * np.sum(dev**2)
+        )
 
-    ref = minimize(objective, np.zeros(p * T + T), method="L-BFGS-B",
-                   options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10000})
+    ref = minimize(
+        objective,
+        np.zeros(p * T + T),
+        method="L-BFGS-B",
+        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10000},
+    )
     ours = np.concatenate([model.coef_.T.ravel(), model.intercept_])
     assert objective(ours) <= ref.fun + 1e-9
     assert_allclose(model.coef_.T, ref.x[: p * T].reshape(p, T), atol=1e-4)
@@ -186,8 +193,11 @@ def test_single_task_no_pull_equals_logistic_regression(n_classes):
         # softmax is invariant to a shift shared by all classes; the L2 penalty fixes it at
         # zero-mean coefficients, as in scikit-learn, and the intercepts are compared centred
         assert_allclose(ours.coef_, ref.coef_, atol=1e-5)
-        assert_allclose(ours.intercept_ - ours.intercept_.mean(),
-                        ref.intercept_ - ref.intercept_.mean(), atol=1e-5)
+        assert_allclose(
+            ours.intercept_ - ours.intercept_.mean(),
+            ref.intercept_ - ref.intercept_.mean(),
+            atol=1e-5,
+        )
     assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-5)
 
 
@@ -222,7 +232,7 @@ def test_softmax_task_objective_against_scipy():
 
     def objective(theta):
         W = theta[: 4 * p].reshape(p, 4)
-        b = theta[4 * p:]
+        b = theta[4 * p :]
         Z = X @ W + b
         z3 = Z[:, :3]
         loss3 = np.mean(logsumexp(z3, axis=1) - z3[np.arange(n), y3])
@@ -230,8 +240,12 @@ def test_softmax_task_objective_against_scipy():
         loss2 = -np.mean(y2 * log_expit(z2) + (1 - y2) * log_expit(-z2))
         return loss3 + loss2 + alpha * np.sum(np.sqrt(np.sum(W**2, axis=1) + 1e-12))
 
-    ref = minimize(objective, np.zeros(5 * p), method="L-BFGS-B",
-                   options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 20000})
+    ref = minimize(
+        objective,
+        np.zeros(5 * p),
+        method="L-BFGS-B",
+        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 20000},
+    )
     ours = np.concatenate([model.coef_.T.ravel(), model.intercept_])
     assert objective(ours) <= ref.fun + 1e-6
 

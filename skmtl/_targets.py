@@ -365,8 +365,9 @@ def fit_task_spec(
         seen = _tidy_classes(seen)
         if len(seen) < 2:
             raise ValueError(
-                f"Classification task {name!r} has only one class ({seen[0]!r}) among its labels; "
-                "it needs at least 2 classes (or set its type to 'regression' in task_types)."
+                f"Classification task {name!r} has only one class ({seen.tolist()[0]!r}) among "
+                "its labels; it needs at least 2 classes (or set its type to 'regression' in "
+                "task_types)."
             )
         all_classes[name] = seen
     return TaskSpec(names=list(names), types=types, classes=all_classes)

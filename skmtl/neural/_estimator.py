@@ -341,26 +341,18 @@ class MultiTaskEstimator(BaseEstimator):
                 "MultiTaskEstimator requires y to be passed, but the target y is None."
             )
         targets = _targets.split_targets(y, n_samples=X.shape[0])
-        spec = _targets.fit_task_spec(targets, task_types=self.task_types, classes=classes)
+        if partial and continuing:
+            # A later partial_fit batch keeps the fitted tasks, types and classes (it may hold
+            # one class only, or no label for some task); unknown labels fail in encoding.
+            spec = self._spec_
+            _targets.check_same_tasks(spec, targets)
+        else:
+            spec = _targets.fit_task_spec(targets, task_types=self.task_types, classes=classes)
         weights = self._check_task_weights(spec.names)
         losses = _targets.check_task_mapping("task_losses", self.task_losses, spec.names)
-        if continuing:
-            old = self._spec_
-            same = old.names == spec.names and old.types == spec.types
-            if partial and not same:
-                _targets.check_same_tasks(old, targets)
-                raise ValueError(
-                    f"partial_fit got task types {spec.types}, but the estimator was fitted "
-                    f"with {old.types}."
-                )
-            if partial:
-                spec = old  # labels must be among the fitted classes (checked when encoding)
-            else:
-                continuing = (
-                    same
-                    and self._architecture(old) == self._architecture(spec)
-                    and all(np.array_equal(old.classes[t], spec.classes[t]) for t in spec.classes)
-                )
+        architecture = self._architecture(spec)
+        if continuing and not partial:
+            continuing = architecture == self._architecture_
         Y = _targets.encode_targets(spec, targets)
         Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
         if continuing:
@@ -383,6 +375,7 @@ class MultiTaskEstimator(BaseEstimator):
             raise
         self.net_ = net
         self._spec_ = spec
+        self._architecture_ = architecture
         self._container_ = _targets.Targets(
             targets.kind, {}, {}, None, targets.dtypes, targets.array_dtype
         )
@@ -414,13 +407,15 @@ class MultiTaskEstimator(BaseEstimator):
         return weights
 
     def _architecture(self, spec: _targets.TaskSpec) -> dict:
+        """What the network is built from; a warm start needs all of it unchanged."""
         config = {name: getattr(self, name) for name in ARCHITECTURE_PARAMS}
         config.update(self._routed("module"), **self._routed("optimizer"))
+        module = self.module
+        config["module"] = id(module) if isinstance(module, torch.nn.Module) else module
         config["n_features_in"] = self.n_features_in_
-        config["task_outputs"] = spec.n_outputs()
-        config["module"] = (
-            id(self.module) if isinstance(self.module, torch.nn.Module) else (self.module)
-        )
+        config["tasks"] = list(spec.names)
+        config["types"] = dict(spec.types)
+        config["classes"] = {t: c.tolist() for t, c in spec.classes.items()}
         return config
 
     def _train_split(self, seed):

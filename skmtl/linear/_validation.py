@@ -90,14 +90,19 @@ def split_task_column(estimator, X, *, reset):
 def check_X(estimator, X, *, reset):
     """validate_data, then a finiteness check that names the offending column."""
     feature_names = list(X.columns) if hasattr(X, "columns") else None
-    X = validate_data(
-        estimator,
-        X,
-        reset=reset,
-        accept_sparse=("csr", "csc"),
-        dtype=(np.float64, np.float32),
-        ensure_all_finite=False,
-    )
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            ensure_all_finite=False,
+        )
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(_non_numeric_message(X, feature_names)) from None
     data = X.data if sp.issparse(X) else X
     if not np.isfinite(data).all():
         if sp.issparse(X):
@@ -110,7 +115,34 @@ def check_X(estimator, X, *, reset):
             + (f" and {len(bad) - 1} other column(s)" if len(bad) > 1 else "")
             + "; impute or drop them before fitting."
         )
+    if data.size and np.max(np.abs(data)) > _TOO_LARGE:
+        if sp.issparse(X):
+            coo = sp.coo_matrix(X)
+            j = int(coo.col[np.argmax(np.abs(coo.data))])
+        else:
+            j = int(np.argmax(np.max(np.abs(X), axis=0)))
+        raise ValueError(
+            f"Input X has values too large for float64 arithmetic in {_column_name(feature_names, j)}"
+            f" (max |x| above {_TOO_LARGE:g}); rescale the features."
+        )
     return X
+
+
+def _non_numeric_message(X, feature_names):
+    arr = np.asarray(X, dtype=object)
+    arr = arr.reshape(len(arr), -1) if arr.ndim != 2 else arr
+    for j in range(arr.shape[1]):
+        for v in arr[:, j]:
+            if not _is_number(v):
+                return (
+                    f"Input X holds a non-numeric value {v!r} in {_column_name(feature_names, j)}; "
+                    "encode categorical columns first (e.g. with OneHotEncoder)."
+                )
+    return "Input X holds non-numeric values; encode categorical columns first."
+
+
+# Squares and products of larger values overflow float64 (max ~1.8e308).
+_TOO_LARGE = 1e100
 
 
 def encode_tasks(labels, known=None, column=None):
@@ -229,6 +261,12 @@ def regression_targets(arr, names):
         t = int(np.flatnonzero(inf.any(axis=0))[0])
         raise ValueError(
             f"Input y contains infinity in {task_label(names, t)}; only NaN marks a missing label."
+        )
+    big = np.nanmax(np.abs(Y), axis=0, initial=0.0) > _TOO_LARGE
+    if big.any():
+        raise ValueError(
+            f"Regression target of {task_label(names, int(np.flatnonzero(big)[0]))} has values "
+            f"too large for float64 arithmetic (above {_TOO_LARGE:g}); rescale it."
         )
     observed = ~np.isnan(Y)
     empty = np.flatnonzero(~observed.any(axis=0))

@@ -1,0 +1,84 @@
+"""The interface of a task-weighting strategy.
+
+A strategy receives what it needs as call arguments and nothing else (no trainer attributes):
+
+- :class:`LossWeighting` (loss level): ``weights(losses, *, epoch, step)`` returns the per-task
+  weights of this step; the trainer back-propagates ``sum_t w_t L_t`` once. A strategy with
+  learned parameters (uncertainty weighting) registers them as ``nn.Parameter`` and returns the
+  full objective from ``objective(losses, ...)`` instead (the default is ``sum_t w_t L_t``).
+- :class:`GradientWeighting` (gradient level): ``weights_from_gramian(gramian, losses, *, epoch,
+  step)`` returns weights computed from the Gramian ``G G'`` of the per-task gradients of the shared
+  parameters (or of the shared representation, MGDA-UB); the trainer combines ``sum_t w_t g_t``
+  without a second backward pass. A method that needs the gradients themselves (GradDrop) sets
+  ``needs_gradients = True`` and implements ``aggregate(grads, losses, ...) -> direction``.
+
+Every strategy exposes ``last_weights_`` (the weights of the last step, a 1-D tensor in task
+order) so that the trainer can record them in the history.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+__all__ = ["GradientWeighting", "LossWeighting", "Weighting"]
+
+
+class Weighting(nn.Module):
+    """Base class of every strategy. ``name`` is its string alias (``weighting="pcgrad"``)."""
+
+    name: ClassVar[str] = ""
+    level: ClassVar[str] = ""  # "loss" or "gradient"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_weights_: torch.Tensor | None = None
+
+    def setup(self, tasks: list, task_types: dict) -> None:
+        """Called once before training with the task names (in order) and their types."""
+        self.tasks = list(tasks)
+        self.task_types = dict(task_types)
+
+    def get_params(self, deep: bool = True) -> dict:  # pragma: no cover - documented contract
+        """Constructor parameters (so that GridSearchCV can search a strategy object)."""
+        import inspect
+
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+
+class LossWeighting(Weighting):
+    level = "loss"
+
+    def weights(self, losses: torch.Tensor, *, epoch: int, step: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def objective(self, losses: torch.Tensor, *, epoch: int, step: int) -> torch.Tensor:
+        w = self.weights(losses.detach(), epoch=epoch, step=step)
+        self.last_weights_ = w.detach()
+        return torch.sum(w * losses)
+
+
+class GradientWeighting(Weighting):
+    level = "gradient"
+    needs_gradients: ClassVar[bool] = False
+    #: whether the strategy may use gradients w.r.t. the shared representation (MGDA-UB)
+    representation_ok: ClassVar[bool] = False
+
+    def weights_from_gramian(self, gramian: torch.Tensor, losses: torch.Tensor, *, epoch: int,
+                             step: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def aggregate(self, grads: torch.Tensor, losses: torch.Tensor, *, epoch: int,
+                  step: int) -> torch.Tensor:
+        """Combined update direction from per-task gradients ``grads`` of shape (T, d)."""
+        w = self.weights_from_gramian(grads @ grads.T, losses, epoch=epoch, step=step)
+        self.last_weights_ = w.detach()
+        return w @ grads

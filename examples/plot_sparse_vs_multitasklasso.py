@@ -1,7 +1,7 @@
 """
-==========================================================
+===========================================================
 Joint feature selection: SparseRegressor and MultiTaskLasso
-==========================================================
+===========================================================
 
 :class:`skmtl.linear.SparseRegressor` minimises, for one design ``X`` shared by all tasks and
 no missing label, exactly the objective of :class:`sklearn.linear_model.MultiTaskLasso`,

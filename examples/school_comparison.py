@@ -1,7 +1,7 @@
 """
-=====================================================
+===================================================
 School data: multi-task linear models against ridge
-=====================================================
+===================================================
 
 The school data (:func:`skmtl.datasets.load_school`) holds the exam scores of 15,362 pupils in
 139 London secondary schools; predicting the score in each school is one task. This script runs

@@ -1,0 +1,160 @@
+"""Sphinx configuration of the skmtl documentation.
+
+Build (warnings are errors)::
+
+    pip install -e ".[docs]"
+    python -m sphinx -W -b html docs docs/_build/html
+
+The gallery runs ``examples/plot_*.py`` only; other scripts in ``examples/`` are shown, not run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from pathlib import Path
+
+import skmtl
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the checkout's skmtl when it is not installed
+os.environ.setdefault("MPLBACKEND", "agg")
+
+project = "skmtl"
+author = "skmtl developers"
+copyright = "skmtl developers"  # noqa: A001
+release = skmtl.__version__
+version = re.sub(r"\.dev\d*$|rc\d*$", "", release)
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+# _api_*.rst are parts of api.rst (included), not pages of their own
+exclude_patterns = ["_build", "gen_modules/backreferences", "**.ipynb_checkpoints", "_api_*.rst"]
+root_doc = "index"
+default_role = "literal"
+
+# -- autodoc / autosummary / numpydoc -----------------------------------------------------------
+# autosummary_generate is set below, once the optional parts are known
+
+autodoc_typehints = "none"  # numpydoc sections carry the types
+numpydoc_show_class_members = False  # the class template lists the methods
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = False
+
+# MathJax comes from a CDN; SKMTL_DOCS_MATHJAX points at a local copy for offline builds, e.g.
+# file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML (Debian's
+# libjs-mathjax, MathJax 2)
+if os.environ.get("SKMTL_DOCS_MATHJAX"):
+    mathjax_path = os.environ["SKMTL_DOCS_MATHJAX"]
+
+# -- sphinx-gallery -----------------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",  # executed: plot_*.py only; the rest is shown, not run
+    "ignore_pattern": r"__init__\.py",
+    "backreferences_dir": "gen_modules/backreferences",
+    "doc_module": ("skmtl",),
+    "reference_url": {"skmtl": None},
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "show_memory": False,
+    "plot_gallery": "True",
+}
+
+# -- HTML ---------------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"skmtl {release}"
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+# pages without sub-pages get no left sidebar; the API pages list each other there
+html_sidebars = {
+    page: [] for page in ["index", "getting_started", "linear", "datasets", "auto_examples/*"]
+}
+html_static_path: list[str] = []
+html_show_sourcelink = False
+toc_object_entries_show_parents = "hide"  # "fit()" rather than "Estimator.fit()" in page tocs
+
+
+# -- optional parts -----------------------------------------------------------------------------
+# The neural half (docs/neural.rst, skmtl.neural) is written alongside the linear half. Until its
+# page exists and its module imports, the build drops the references to it instead of failing.
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - any import failure means "leave it out"
+        return False
+    return True
+
+
+HAS_NEURAL_PAGE = (HERE / "neural.rst").exists()
+HAS_NEURAL_API = _importable("skmtl.neural") and hasattr(skmtl, "MultiTaskEstimator")
+HAS_METRICS = _importable("skmtl.metrics")
+
+# blocks between ".. optional-begin:: NAME" and ".. optional-end:: NAME" comments are kept only
+# when NAME is available
+_OPTIONAL = {"neural-page": HAS_NEURAL_PAGE, "neural-api": HAS_NEURAL_API, "metrics": HAS_METRICS}
+_BLOCK = re.compile(r"^\.\. optional-begin:: (\S+)\n(.*?)^\.\. optional-end:: \1\n", re.M | re.S)
+
+
+# autosummary writes stub pages for the files listed here only (it reads them raw, before the
+# optional blocks are dropped), so a part that cannot be imported is never listed
+autosummary_generate = ["api.rst"] + [
+    f"_api_{name}.rst" for name, ok in [("neural", HAS_NEURAL_API), ("metrics", HAS_METRICS)] if ok
+]
+
+
+def _drop_unavailable(text: str, where: str) -> str:
+    def keep(match):
+        name = match.group(1)
+        if name not in _OPTIONAL:
+            raise ValueError(f"{where}: unknown optional block {name!r}")
+        return match.group(2) if _OPTIONAL[name] else ""
+
+    return _BLOCK.sub(keep, text)
+
+
+# In a numpydoc type such as "ndarray of shape (n_features_in_,)", reST reads the bare
+# ``n_features_in_`` as a link to a target that does not exist. Quote such names in the
+# "name : type" lines before numpydoc renders them (scikit-learn writes `n_features_in_`).
+_PARAM_LINE = re.compile(r"^(\s*\*{0,2}\w+(?:, \w+)* : )(.*)$")
+_BARE_NAME = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![\w`])")
+
+
+def _quote_type_names(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        match = _PARAM_LINE.match(line)
+        if match:
+            lines[i] = match.group(1) + _BARE_NAME.sub(r"``\1``", match.group(2))
+
+
+def _on_source_read(app, docname, source):
+    source[0] = _drop_unavailable(source[0], docname)
+
+
+def _on_include_read(app, relative_path, parent_docname, content):
+    content[0] = _drop_unavailable(content[0], str(relative_path))
+
+
+def setup(app):
+    app.connect("source-read", _on_source_read)
+    app.connect("include-read", _on_include_read)
+    app.connect("autodoc-process-docstring", _quote_type_names, priority=100)  # before numpydoc

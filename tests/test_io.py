@@ -1,4 +1,4 @@
-"""Secure persistence: every linear estimator round-trips through skops; foreign types are refused."""
+"""Secure persistence: linear estimators round-trip through skops; foreign types are refused."""
 
 import io
 

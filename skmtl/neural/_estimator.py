@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import PrintLog
-from skorch.dataset import ValidSplit
 
 from .. import _targets
 from ..metrics import task_score
-from ._config import ARCHITECTURE_PARAMS, KWARG_PREFIXES, check_units, seeded, task_seed
-from ._losses import MultiTaskLoss, StaticWeighting
-from ._module import MultiTaskMLP
-from ._net import MultiTaskNet, TrainingDivergedError
+from ._build import build_net, make_train_split, net_architecture, update_training_params
+from ._config import KWARG_PREFIXES, check_units, seeded, task_seed
+from ._net import TrainingDivergedError
 
 __all__ = ["MultiTaskEstimator"]
 
@@ -283,11 +280,8 @@ class MultiTaskEstimator(BaseEstimator):
         check_is_fitted(self)
         return self.net_.history_
 
-    def _routed(self, prefix: str) -> dict:
-        return {k: v for k, v in vars(self).items() if k.startswith(prefix + "__")}
-
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, X, y) -> MultiTaskEstimator:
+    def fit(self, X: ArrayLike, y: Any) -> MultiTaskEstimator:
         """Fit the network on ``X`` and the multi-task target ``y``.
 
         Parameters
@@ -303,7 +297,9 @@ class MultiTaskEstimator(BaseEstimator):
         """
         return self._fit(X, y, partial=False, classes=None)
 
-    def partial_fit(self, X, y, classes: Mapping | None = None) -> MultiTaskEstimator:
+    def partial_fit(
+        self, X: ArrayLike, y: Any, classes: Mapping | None = None
+    ) -> MultiTaskEstimator:
         """Train for ``max_epochs`` more epochs without re-initialising the network (as skorch).
 
         The first call initialises the network from the given data; later calls must have the
@@ -350,23 +346,24 @@ class MultiTaskEstimator(BaseEstimator):
             spec = _targets.fit_task_spec(targets, task_types=self.task_types, classes=classes)
         weights = self._check_task_weights(spec.names)
         losses = _targets.check_task_mapping("task_losses", self.task_losses, spec.names)
-        architecture = self._architecture(spec)
+        params = self.get_params(deep=False)
+        architecture = net_architecture(params, spec, self.n_features_in_)
         if continuing and not partial:
             continuing = architecture == self._architecture_
         Y = _targets.encode_targets(spec, targets)
         Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
         if continuing:
             net = self.net_
-            self._update_training_params(net, weights, spec)
+            update_training_params(net, params, weights)
             offset = len(net.history)
         else:
-            net = self._build_net(spec, X.shape[1], weights, losses)
+            net = build_net(params, spec, X.shape[1], weights, losses)
             offset = 0
         seed = task_seed(self.random_state, offset)
         try:
             with seeded(seed, self.device):
                 if not continuing:
-                    net.set_params(train_split=self._train_split(seed))
+                    net.set_params(train_split=make_train_split(self.train_split, seed))
                     net.initialize()
                 net.partial_fit(Xt, Yt)
         except TrainingDivergedError:
@@ -406,86 +403,6 @@ class MultiTaskEstimator(BaseEstimator):
             weights[task] = float(w)
         return weights
 
-    def _architecture(self, spec: _targets.TaskSpec) -> dict:
-        """What the network is built from; a warm start needs all of it unchanged."""
-        config = {name: getattr(self, name) for name in ARCHITECTURE_PARAMS}
-        config.update(self._routed("module"), **self._routed("optimizer"))
-        module = self.module
-        config["module"] = id(module) if isinstance(module, torch.nn.Module) else module
-        config["n_features_in"] = self.n_features_in_
-        config["tasks"] = list(spec.names)
-        config["types"] = dict(spec.types)
-        config["classes"] = {t: c.tolist() for t, c in spec.classes.items()}
-        return config
-
-    def _train_split(self, seed):
-        split = self.train_split
-        if split is None or callable(split):
-            return split
-        if isinstance(split, Integral):
-            return ValidSplit(int(split))
-        return ValidSplit(float(split), random_state=seed)
-
-    def _build_net(self, spec, n_features: int, weights: dict, losses: dict) -> MultiTaskNet:
-        task_outputs = spec.n_outputs()
-        if self.module is None:
-            module = MultiTaskMLP
-            module_kwargs = {
-                "hidden_units": tuple(self.hidden_units),
-                "head_units": tuple(self.head_units),
-                "activation": self.activation,
-                "dropout": self.dropout,
-                "batch_norm": self.batch_norm,
-            }
-        elif isinstance(self.module, torch.nn.Module):
-            module, module_kwargs = copy.deepcopy(self.module), None
-        else:
-            module, module_kwargs = self.module, {}
-        routed = {}
-        if module_kwargs is not None:
-            module_kwargs.update(n_features_in=n_features, task_outputs=task_outputs)
-            given = self._routed("module")
-            module_kwargs.update({k[len("module__") :]: v for k, v in given.items()})
-            routed.update({f"module__{k}": v for k, v in module_kwargs.items()})
-        for prefix in ("optimizer", "iterator_train", "iterator_valid", "callbacks"):
-            routed.update(self._routed(prefix))
-        routed.setdefault("iterator_train__shuffle", True)
-        if not self.verbose:
-            # skorch's PrintLog formats its table every epoch even when silent: drop it.
-            routed.setdefault("callbacks__print_log", None)
-        callbacks = self.callbacks
-        if isinstance(callbacks, list):
-            callbacks = copy.deepcopy(callbacks)
-        return MultiTaskNet(
-            module=module,
-            criterion=MultiTaskLoss,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            callbacks=callbacks,
-            verbose=self.verbose,
-            device=self.device,
-            weighting=StaticWeighting,
-            criterion__task_types=dict(spec.types),
-            criterion__task_losses=losses,
-            weighting__weights=weights,
-            **routed,
-        )
-
-    def _update_training_params(self, net: MultiTaskNet, weights: dict, spec) -> None:
-        if bool(net.verbose) != bool(self.verbose) and "callbacks__print_log" not in vars(self):
-            net.set_params(callbacks__print_log=PrintLog() if self.verbose else None)
-        net.set_params(
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            verbose=self.verbose,
-        )
-        if net.weighting__weights != weights:
-            net.set_params(weighting__weights=weights)
-
     # -- prediction ------------------------------------------------------------------------------
     def _outputs(self, X) -> tuple[dict, Any]:
         """Network outputs per task as float64 arrays: (n, K) logits or (n,) values."""
@@ -517,7 +434,7 @@ class MultiTaskEstimator(BaseEstimator):
             preds[task] = values
         return preds, index
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> Any:
         """Predict every task: class labels for classification, values for regression.
 
         Parameters
@@ -534,7 +451,7 @@ class MultiTaskEstimator(BaseEstimator):
         return _targets.decode_predictions(self._spec_, self._container_, preds, index=index)
 
     @available_if(_has_classification_task)
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> dict | list | np.ndarray:
         """Class probabilities of the classification tasks.
 
         Parameters
@@ -563,7 +480,7 @@ class MultiTaskEstimator(BaseEstimator):
             return proba[self.tasks_[0]]
         return proba
 
-    def score_tasks(self, X, y) -> dict:
+    def score_tasks(self, X: ArrayLike, y: Any) -> dict:
         """Per-task scores: accuracy for classification, :math:`R^2` for regression.
 
         Missing labels in ``y`` are left out. ``y`` may name a subset of the fitted tasks.
@@ -601,7 +518,7 @@ class MultiTaskEstimator(BaseEstimator):
             for task in targets.names
         }
 
-    def score(self, X, y) -> float:
+    def score(self, X: ArrayLike, y: Any) -> float:
         """Mean over tasks of the per-task scores of :meth:`score_tasks`.
 
         Tasks without any label in ``y`` are left out of the mean.

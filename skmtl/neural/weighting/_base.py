@@ -72,12 +72,14 @@ class GradientWeighting(Weighting):
     #: whether the strategy may use gradients w.r.t. the shared representation (MGDA-UB)
     representation_ok: ClassVar[bool] = False
 
-    def weights_from_gramian(self, gramian: torch.Tensor, losses: torch.Tensor, *, epoch: int,
-                             step: int) -> torch.Tensor:
+    def weights_from_gramian(
+        self, gramian: torch.Tensor, losses: torch.Tensor, *, epoch: int, step: int
+    ) -> torch.Tensor:
         raise NotImplementedError
 
-    def aggregate(self, grads: torch.Tensor, losses: torch.Tensor, *, epoch: int,
-                  step: int) -> torch.Tensor:
+    def aggregate(
+        self, grads: torch.Tensor, losses: torch.Tensor, *, epoch: int, step: int
+    ) -> torch.Tensor:
         """Combined update direction from per-task gradients ``grads`` of shape (T, d)."""
         w = self.weights_from_gramian(grads @ grads.T, losses, epoch=epoch, step=step)
         self.last_weights_ = w.detach()

@@ -1,0 +1,118 @@
+"""Building the skorch net from the estimator's parameters, and updating it for a warm start.
+
+The functions receive the estimator's parameters (``get_params(deep=False)``, routed keyword
+arguments included) as a dict, not the estimator.
+"""
+
+from __future__ import annotations
+
+import copy
+from numbers import Integral
+from typing import Any
+
+import torch
+from skorch.callbacks import PrintLog
+from skorch.dataset import ValidSplit
+
+from .._targets import TaskSpec
+from ._config import ARCHITECTURE_PARAMS
+from ._losses import MultiTaskLoss, StaticWeighting
+from ._module import MultiTaskMLP
+from ._net import MultiTaskNet
+
+__all__ = ["build_net", "make_train_split", "net_architecture", "update_training_params"]
+
+_ROUTED_TO_NET = ("optimizer__", "iterator_train__", "iterator_valid__", "callbacks__")
+
+
+def _routed(params: dict, prefix: str) -> dict:
+    return {k: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def net_architecture(params: dict, spec: TaskSpec, n_features_in: int) -> dict:
+    """What the network is built from; a warm start needs all of it unchanged."""
+    config = {name: params[name] for name in ARCHITECTURE_PARAMS}
+    config.update(_routed(params, "module__"), **_routed(params, "optimizer__"))
+    module = params["module"]
+    config["module"] = id(module) if isinstance(module, torch.nn.Module) else module
+    config["n_features_in"] = n_features_in
+    config["tasks"] = list(spec.names)
+    config["types"] = dict(spec.types)
+    config["classes"] = {t: c.tolist() for t, c in spec.classes.items()}
+    return config
+
+
+def make_train_split(split: Any, seed: int | None):
+    """skorch's ``train_split`` from the estimator's: None, a fraction, a fold count, a callable."""
+    if split is None or callable(split):
+        return split
+    if isinstance(split, Integral):
+        return ValidSplit(int(split))
+    return ValidSplit(float(split), random_state=seed)
+
+
+def build_net(
+    params: dict, spec: TaskSpec, n_features: int, weights: dict, losses: dict
+) -> MultiTaskNet:
+    """A new, uninitialised MultiTaskNet for these tasks (its train_split is set at fit)."""
+    module = params["module"]
+    if module is None:
+        module = MultiTaskMLP
+        module_kwargs = {
+            "hidden_units": tuple(params["hidden_units"]),
+            "head_units": tuple(params["head_units"]),
+            "activation": params["activation"],
+            "dropout": params["dropout"],
+            "batch_norm": params["batch_norm"],
+        }
+    elif isinstance(module, torch.nn.Module):
+        module, module_kwargs = copy.deepcopy(module), None  # an instance is used as it is
+    else:
+        module_kwargs = {}
+    routed = {}
+    if module_kwargs is not None:
+        module_kwargs.update(n_features_in=n_features, task_outputs=spec.n_outputs())
+        given = _routed(params, "module__")
+        module_kwargs.update({k[len("module__") :]: v for k, v in given.items()})
+        routed.update({f"module__{k}": v for k, v in module_kwargs.items()})
+    for prefix in _ROUTED_TO_NET:
+        routed.update(_routed(params, prefix))
+    routed.setdefault("iterator_train__shuffle", True)
+    if not params["verbose"]:
+        # skorch's PrintLog formats its table every epoch even when silent: drop it.
+        routed.setdefault("callbacks__print_log", None)
+    callbacks = params["callbacks"]
+    if isinstance(callbacks, list):
+        callbacks = copy.deepcopy(callbacks)  # training mutates callbacks; keep the parameter
+    return MultiTaskNet(
+        module=module,
+        criterion=MultiTaskLoss,
+        optimizer=params["optimizer"],
+        lr=params["lr"],
+        max_epochs=params["max_epochs"],
+        batch_size=params["batch_size"],
+        train_split=None,
+        callbacks=callbacks,
+        verbose=params["verbose"],
+        device=params["device"],
+        weighting=StaticWeighting,
+        criterion__task_types=dict(spec.types),
+        criterion__task_losses=losses,
+        weighting__weights=weights,
+        **routed,
+    )
+
+
+def update_training_params(net: MultiTaskNet, params: dict, weights: dict) -> None:
+    """Apply the current training parameters to a fitted net before continuing its training."""
+    if bool(net.verbose) != bool(params["verbose"]) and "callbacks__print_log" not in params:
+        net.set_params(callbacks__print_log=PrintLog() if params["verbose"] else None)
+    net.set_params(
+        lr=params["lr"],
+        max_epochs=params["max_epochs"],
+        batch_size=params["batch_size"],
+        verbose=params["verbose"],
+    )
+    if net.weighting__weights != weights:
+        # A criterion-side change: skorch re-initialises the criteria and the optimiser.
+        net.set_params(weighting__weights=weights)

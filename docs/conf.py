@@ -95,8 +95,9 @@ toc_object_entries_show_parents = "hide"  # "fit()" rather than "Estimator.fit()
 
 
 # -- optional parts -----------------------------------------------------------------------------
-# The neural half (docs/neural.rst, skmtl.neural) is written alongside the linear half. Until its
-# page exists and its module imports, the build drops the references to it instead of failing.
+# The neural half (docs/neural.rst, skmtl.neural) and the smaller modules (metrics,
+# model_selection, io) are written alongside the linear half. Until a page exists and its module
+# imports, the build drops the references to it instead of failing.
 def _importable(name: str) -> bool:
     try:
         importlib.import_module(name)
@@ -108,10 +109,18 @@ def _importable(name: str) -> bool:
 HAS_NEURAL_PAGE = (HERE / "neural.rst").exists()
 HAS_NEURAL_API = _importable("skmtl.neural") and hasattr(skmtl, "MultiTaskEstimator")
 HAS_METRICS = _importable("skmtl.metrics")
+HAS_MODEL_SELECTION = _importable("skmtl.model_selection")
+HAS_IO = _importable("skmtl.io")
 
 # blocks between ".. optional-begin:: NAME" and ".. optional-end:: NAME" comments are kept only
 # when NAME is available
-_OPTIONAL = {"neural-page": HAS_NEURAL_PAGE, "neural-api": HAS_NEURAL_API, "metrics": HAS_METRICS}
+_OPTIONAL = {
+    "neural-page": HAS_NEURAL_PAGE,
+    "neural-api": HAS_NEURAL_API,
+    "metrics": HAS_METRICS,
+    "model-selection": HAS_MODEL_SELECTION,
+    "io": HAS_IO,
+}
 _BLOCK = re.compile(r"^\.\. optional-begin:: (\S+)\n(.*?)^\.\. optional-end:: \1\n", re.M | re.S)
 
 

@@ -70,7 +70,7 @@ panels = [
     ("SparseRegressor, 30 % labels missing", sparse_missing.coef_),
 ]
 vmax = np.abs(W_true).max()
-fig, axes = plt.subplots(len(panels), 1, figsize=(8, 9), sharex=True, layout="constrained")
+fig, axes = plt.subplots(len(panels), 1, figsize=(10, 8), sharex=True, layout="constrained")
 for ax, (title, coef) in zip(axes, panels, strict=True):
     shown = np.where(coef == 0, np.nan, coef)  # exact zeros drawn white
     image = ax.imshow(shown, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto",

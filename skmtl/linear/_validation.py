@@ -115,7 +115,7 @@ def check_X(estimator, X, *, reset):
             + (f" and {len(bad) - 1} other column(s)" if len(bad) > 1 else "")
             + "; impute or drop them before fitting."
         )
-    if data.size and np.max(np.abs(data)) > _TOO_LARGE:
+    if data.size and float(np.max(np.abs(data))) > _TOO_LARGE:
         if sp.issparse(X):
             coo = sp.coo_matrix(X)
             j = int(coo.col[np.argmax(np.abs(coo.data))])

@@ -17,8 +17,8 @@ from skorch.dataset import ValidSplit
 from .._targets import TaskSpec
 from ._config import ARCHITECTURE_PARAMS
 from ._losses import MultiTaskLoss, StaticWeighting
-from ._module import MultiTaskMLP
 from ._net import MultiTaskNet
+from .architectures import architecture_module, check_architecture_params
 
 __all__ = ["build_net", "make_train_split", "net_architecture", "update_training_params"]
 
@@ -55,16 +55,11 @@ def build_net(
     params: dict, spec: TaskSpec, n_features: int, weights: dict, losses: dict
 ) -> MultiTaskNet:
     """A new, uninitialised MultiTaskNet for these tasks (its train_split is set at fit)."""
+    check_architecture_params(params)
     module = params["module"]
     if module is None:
-        module = MultiTaskMLP
-        module_kwargs = {
-            "hidden_units": tuple(params["hidden_units"]),
-            "head_units": tuple(params["head_units"]),
-            "activation": params["activation"],
-            "dropout": params["dropout"],
-            "batch_norm": params["batch_norm"],
-        }
+        # architecture= names a class of skmtl.neural.architectures (default: shared bottom).
+        module, module_kwargs = architecture_module(params)
     elif isinstance(module, torch.nn.Module):
         module, module_kwargs = copy.deepcopy(module), None  # an instance is used as it is
     else:

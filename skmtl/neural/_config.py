@@ -17,6 +17,11 @@ KWARG_PREFIXES = ("module__", "optimizer__", "iterator_train__", "iterator_valid
 
 #: Parameters whose change makes a warm start a cold start (a new network is built).
 ARCHITECTURE_PARAMS = (
+    "architecture",
+    "n_experts",
+    "n_task_experts",
+    "n_levels",
+    "top_k",
     "hidden_units",
     "head_units",
     "activation",

@@ -19,6 +19,7 @@ from ..metrics import task_score
 from ._build import build_net, make_train_split, net_architecture, update_training_params
 from ._config import KWARG_PREFIXES, check_units, seeded, task_seed
 from ._net import TrainingDivergedError
+from .architectures import ARCHITECTURES, check_architecture_params, module_gate_weights
 
 __all__ = ["MultiTaskEstimator"]
 
@@ -50,21 +51,41 @@ class MultiTaskEstimator(BaseEstimator):
     Parameters
     ----------
     module : nn.Module class or instance, default=None
-        The network. None uses :class:`~skmtl.neural.MultiTaskMLP` sized by ``hidden_units``,
-        ``head_units``, ``activation``, ``dropout`` and ``batch_norm``. A class is called as
+        The network. None builds the network named by ``architecture``, sized by
+        ``hidden_units``, ``head_units``, ``activation``, ``dropout``, ``batch_norm`` and the
+        architecture's own parameters (``n_experts``, ...). A class is called as
         ``module(n_features_in=..., task_outputs={task: n_outputs}, **module__params)`` and its
         ``forward(X)`` must return a dict ``{task: Tensor}``; an instance is used as it is (a copy
         of it is trained). ``module__*`` keyword arguments are passed to the class.
+    architecture : str, default="shared_bottom"
+        The built-in network (with ``module=None``), a key of
+        :data:`skmtl.neural.architectures.ARCHITECTURES`: ``"shared_bottom"`` (a shared trunk,
+        :class:`~skmtl.neural.MultiTaskMLP`), ``"mmoe"`` (multi-gate mixture of experts),
+        ``"ple"`` (progressive layered extraction), ``"cross_stitch"`` (one column per task with
+        cross-stitch units) or ``"dselect_k"`` (experts with sparse DSelect-k gates). See
+        :meth:`gate_weights` and the architectures guide.
     hidden_units : tuple of int, default=(64, 64)
-        Widths of the shared trunk's hidden layers (default module only); ``()`` for none.
+        Widths of the hidden layers of the shared trunk (``"shared_bottom"``; ``()`` for none),
+        of each expert (``"mmoe"``, ``"ple"``, ``"dselect_k"``) or of each task's column
+        (``"cross_stitch"``).
     head_units : tuple of int, default=()
-        Widths of each task's own hidden layers before its output layer (default module only).
+        Widths of each task's own hidden layers (its tower) before its output layer.
     activation : str or nn.Module class, default="relu"
         Hidden-layer activation of the default module ("relu", "tanh", "gelu", ...).
     dropout : float, default=0.0
         Dropout probability after each hidden layer of the default module.
     batch_norm : bool, default=False
         Batch normalisation after each hidden linear layer of the default module.
+    n_experts : int, default=None
+        Number of experts shared by the tasks: ``"mmoe"`` (None: 4), ``"dselect_k"`` (a power
+        of 2; None: 4), ``"ple"`` (shared experts per level; None: 2). Other architectures
+        reject it, as they reject every architecture parameter below that they do not take.
+    n_task_experts : int, default=None
+        ``"ple"`` only: experts of each task, per level (None: 1).
+    n_levels : int, default=None
+        ``"ple"`` only: number of stacked extraction levels (None: 2).
+    top_k : int, default=None
+        ``"dselect_k"`` only: the most experts a task's trained gate selects (None: 2).
     task_types : dict, default=None
         Task name -> ``"classification"`` or ``"regression"``, overriding the type inferred from
         the target's dtype (floating point: regression; anything else: classification).
@@ -161,6 +182,11 @@ class MultiTaskEstimator(BaseEstimator):
 
     _parameter_constraints: dict = {
         "module": [None, type, torch.nn.Module],
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "n_experts": [Interval(Integral, 1, None, closed="left"), None],
+        "n_task_experts": [Interval(Integral, 1, None, closed="left"), None],
+        "n_levels": [Interval(Integral, 1, None, closed="left"), None],
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
         "hidden_units": [tuple, list],
         "head_units": [tuple, list],
         "activation": [str, type],
@@ -190,11 +216,16 @@ class MultiTaskEstimator(BaseEstimator):
         self,
         *,
         module=None,
+        architecture="shared_bottom",
         hidden_units=(64, 64),
         head_units=(),
         activation="relu",
         dropout=0.0,
         batch_norm=False,
+        n_experts=None,
+        n_task_experts=None,
+        n_levels=None,
+        top_k=None,
         task_types=None,
         task_weights=None,
         task_losses=None,
@@ -211,11 +242,16 @@ class MultiTaskEstimator(BaseEstimator):
         **kwargs,
     ):
         self.module = module
+        self.architecture = architecture
         self.hidden_units = hidden_units
         self.head_units = head_units
         self.activation = activation
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.n_experts = n_experts
+        self.n_task_experts = n_task_experts
+        self.n_levels = n_levels
+        self.top_k = top_k
         self.task_types = task_types
         self.task_weights = task_weights
         self.task_losses = task_losses
@@ -328,6 +364,7 @@ class MultiTaskEstimator(BaseEstimator):
                 )
         check_units("hidden_units", self.hidden_units)
         check_units("head_units", self.head_units)
+        check_architecture_params(self.get_params(deep=False))
         if str(self.device).startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device={self.device!r} was requested but CUDA is not available.")
         continuing = hasattr(self, "net_") and (partial or self.warm_start)
@@ -449,6 +486,25 @@ class MultiTaskEstimator(BaseEstimator):
         """
         preds, index = self._predict_tasks(X)
         return _targets.decode_predictions(self._spec_, self._container_, preds, index=index)
+
+    def gate_weights(self, X: ArrayLike) -> dict:
+        """Per-sample gate weights of a network with gates (``"mmoe"``, ``"ple"``, ``"dselect_k"``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        gates : dict
+            Task name -> ndarray of shape (n_samples, n_experts) (``"mmoe"``, ``"dselect_k"``)
+            or (n_samples, n_levels, n_task_experts + n_experts) (``"ple"``: the task's own
+            experts first), each row a probability distribution over the experts.
+        """
+        check_is_fitted(self)
+        X, _ = self._check_X(X, reset=False)
+        Xt = torch.from_numpy(X).to(self.net_.device)
+        return module_gate_weights(self.module_, Xt, self.tasks_)
 
     @available_if(_has_classification_task)
     def predict_proba(self, X: ArrayLike) -> dict | list | np.ndarray:

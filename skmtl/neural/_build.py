@@ -16,9 +16,10 @@ from skorch.dataset import ValidSplit
 
 from .._targets import TaskSpec
 from ._config import ARCHITECTURE_PARAMS
-from ._losses import MultiTaskLoss, StaticWeighting
+from ._losses import MultiTaskLoss
 from ._net import MultiTaskNet
 from .architectures import architecture_module, check_architecture_params
+from .weighting._trainer import TaskBalancer, weighting_changed, weighting_params
 
 __all__ = ["build_net", "make_train_split", "net_architecture", "update_training_params"]
 
@@ -90,10 +91,10 @@ def build_net(
         callbacks=callbacks,
         verbose=params["verbose"],
         device=params["device"],
-        weighting=StaticWeighting,
+        weighting=TaskBalancer,
         criterion__task_types=dict(spec.types),
         criterion__task_losses=losses,
-        weighting__weights=weights,
+        **weighting_params(params, spec.types, weights),
         **routed,
     )
 
@@ -108,6 +109,7 @@ def update_training_params(net: MultiTaskNet, params: dict, weights: dict) -> No
         batch_size=params["batch_size"],
         verbose=params["verbose"],
     )
-    if net.weighting__weights != weights:
+    new = weighting_params(params, net.weighting__task_types, weights)
+    if weighting_changed(net, new):
         # A criterion-side change: skorch re-initialises the criteria and the optimiser.
-        net.set_params(weighting__weights=weights)
+        net.set_params(**new)

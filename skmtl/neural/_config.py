@@ -13,7 +13,14 @@ from sklearn.utils import check_random_state
 __all__ = ["ARCHITECTURE_PARAMS", "KWARG_PREFIXES", "check_units", "seeded", "task_seed"]
 
 #: Keyword arguments of MultiTaskEstimator that skorch routes to a component.
-KWARG_PREFIXES = ("module__", "optimizer__", "iterator_train__", "iterator_valid__", "callbacks__")
+KWARG_PREFIXES = (
+    "module__",
+    "optimizer__",
+    "iterator_train__",
+    "iterator_valid__",
+    "callbacks__",
+    "weighting__",
+)
 
 #: Parameters whose change makes a warm start a cold start (a new network is built).
 ARCHITECTURE_PARAMS = (

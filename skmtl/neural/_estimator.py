@@ -20,6 +20,7 @@ from ._build import build_net, make_train_split, net_architecture, update_traini
 from ._config import KWARG_PREFIXES, check_units, seeded, task_seed
 from ._net import TrainingDivergedError
 from .architectures import ARCHITECTURES, check_architecture_params, module_gate_weights
+from .weighting import WEIGHTINGS, Weighting
 
 __all__ = ["MultiTaskEstimator"]
 
@@ -90,7 +91,16 @@ class MultiTaskEstimator(BaseEstimator):
         Task name -> ``"classification"`` or ``"regression"``, overriding the type inferred from
         the target's dtype (floating point: regression; anything else: classification).
     task_weights : dict, default=None
-        Task name -> non-negative weight :math:`w_t`; tasks not named weigh 1.
+        Task name -> non-negative weight :math:`w_t`; tasks not named weigh 1. With another
+        ``weighting`` strategy, the strategy balances the scaled losses :math:`w_t L_t`.
+    weighting : str or Weighting instance, default="fixed"
+        The task-weighting strategy (see :mod:`skmtl.neural.weighting` and the weighting guide):
+        ``"fixed"`` (the weighted sum above), loss-level ``"uncertainty"``, ``"dwa"``, ``"rlw"``,
+        ``"gradnorm"``, or gradient-level ``"pcgrad"``, ``"mgda"``, ``"cagrad"``, ``"imtl"``,
+        ``"aligned_mtl"``, ``"nash_mtl"``, ``"upgrad"``, ``"graddrop"``, ``"gradvac"``; or an
+        instance such as ``CAGrad(c=0.4)`` (a copy is used). ``weighting__<param>`` keyword
+        arguments set the strategy's parameters (``GridSearchCV`` can search them). The mean
+        weight of each task per epoch is recorded in ``history_`` as ``weight_<task>``.
     task_losses : dict, default=None
         Task name -> loss: ``"mse"``, ``"l1"``, ``"huber"``, ``"cross_entropy"``, a torch loss
         module (class or instance) or a callable ``loss(input, target)`` returning the mean loss.
@@ -194,6 +204,7 @@ class MultiTaskEstimator(BaseEstimator):
         "batch_norm": ["boolean"],
         "task_types": [Mapping, None],
         "task_weights": [Mapping, None],
+        "weighting": [StrOptions(set(WEIGHTINGS)), Weighting],
         "task_losses": [Mapping, None],
         "optimizer": [callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -228,6 +239,7 @@ class MultiTaskEstimator(BaseEstimator):
         top_k=None,
         task_types=None,
         task_weights=None,
+        weighting="fixed",
         task_losses=None,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -254,6 +266,7 @@ class MultiTaskEstimator(BaseEstimator):
         self.top_k = top_k
         self.task_types = task_types
         self.task_weights = task_weights
+        self.weighting = weighting
         self.task_losses = task_losses
         self.optimizer = optimizer
         self.lr = lr

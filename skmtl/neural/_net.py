@@ -11,9 +11,10 @@ import math
 
 import torch
 from skorch import NeuralNet
+from skorch.dataset import unpack_data
 
 from ._data import BatchSlicer, TensorPairDataset, as_tensor_pair
-from ._losses import StaticWeighting
+from .weighting._trainer import TaskBalancer, gradient_train_step
 
 __all__ = ["MultiTaskNet", "TrainingDivergedError"]
 
@@ -33,11 +34,14 @@ class MultiTaskNet(NeuralNet):
     ----------
     *args, **kwargs
         As :class:`skorch.NeuralNet`; ``criterion`` must return ``(losses, counts)`` dicts.
-    weighting : nn.Module class, default=StaticWeighting
-        Turns the dict of per-task losses into the scalar objective; ``weighting__*`` go to it.
+    weighting : nn.Module class, default=TaskBalancer
+        Turns the dict of per-task losses into the scalar objective; ``weighting__*`` go to it
+        (:class:`~skmtl.neural.weighting.TaskBalancer`: ``strategy``, ``task_weights``,
+        ``task_types``). A strategy that needs per-task gradients trains through
+        :func:`~skmtl.neural.weighting._trainer.gradient_train_step`.
     """
 
-    def __init__(self, *args, weighting=StaticWeighting, **kwargs) -> None:
+    def __init__(self, *args, weighting=TaskBalancer, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.weighting = weighting
         self._epoch_acc = None
@@ -71,6 +75,12 @@ class MultiTaskNet(NeuralNet):
 
     # -- loss -----------------------------------------------------------------------------------
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        losses, counts = self.get_task_losses(y_pred, y_true, training=training)
+        return self.weighting_(losses, counts, training=training)
+
+    def get_task_losses(self, y_pred, y_true, training=False):
+        """Per-task losses ``{task: scalar}`` and label counts (T,) of a batch; the losses
+        are added to the epoch's per-task means."""
         # The mask is computed where y_true lives (the CPU for the slicing path), so that the
         # per-task "no label missing" flags cost no device sync.
         mask = ~torch.isnan(y_true)
@@ -79,13 +89,20 @@ class MultiTaskNet(NeuralNet):
         y_true = y_true.to(self.device, non_blocking=True)
         mask = mask.to(self.device, non_blocking=True)
         losses = self.criterion_(y_pred, y_true, mask=mask, complete=complete)
-        total = self.weighting_(losses)
         acc = self._epoch_acc
         if acc is not None:
             loss_vec = torch.stack([loss.detach() for loss in losses.values()])
             acc[0].add_(loss_vec * counts.to(loss_vec.device, loss_vec.dtype))
             acc[1].add_(counts.to(acc[1].device))
-        return total
+        return losses, counts
+
+    def train_step_single(self, batch, **fit_params):
+        if not self.weighting_.custom_step:
+            return super().train_step_single(batch, **fit_params)
+        # Gradient-level strategies: per-task gradients, combined before the optimiser step.
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        return gradient_train_step(self, Xi, yi, **fit_params)
 
     def _set_training(self, training=True):
         # skorch sets the mode of every module at every batch; walking the module tree each
@@ -103,6 +120,8 @@ class MultiTaskNet(NeuralNet):
             torch.zeros(len(tasks), device=self.device),
             torch.zeros(len(tasks), dtype=torch.long),
         )
+        if training:
+            self.weighting_.begin_epoch(self.history)
         try:
             super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
             sums, counts = (t.cpu() for t in self._epoch_acc)
@@ -114,6 +133,9 @@ class MultiTaskNet(NeuralNet):
             self.history.record(f"{prefix}_loss_{task}", value)
             if c > 0 and not math.isfinite(value):
                 diverged.append((task, value))
+        if training:  # the strategy's mean weight per task over the epoch (weight_<task>)
+            for key, value in self.weighting_.end_epoch().items():
+                self.history.record(key, value)
         if diverged and training:
             epoch = len(self.history)
             detail = ", ".join(f"task {task!r}: {value}" for task, value in diverged)

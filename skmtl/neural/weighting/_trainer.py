@@ -32,7 +32,13 @@ from ._gradients import (
     task_jacobian,
 )
 
-__all__ = ["TaskBalancer", "gradient_train_step", "make_weighting"]
+__all__ = [
+    "TaskBalancer",
+    "gradient_train_step",
+    "make_weighting",
+    "weighting_changed",
+    "weighting_params",
+]
 
 
 def make_weighting(weighting: str | Weighting, params: Mapping | None = None) -> Weighting:
@@ -333,3 +339,32 @@ def _combine(strategy: GradientWeighting, G: torch.Tensor, L: torch.Tensor, step
     w = strategy.weights_from_gramian(G @ G.T, L.detach(), **step_kw)
     w = w.to(G.dtype)
     return w @ G, w
+
+
+def weighting_params(params: Mapping, task_types: Mapping, task_weights: Mapping) -> dict:
+    """The net's ``weighting__*`` parameters from the estimator's parameters.
+
+    ``params["weighting"]`` (a name or an instance, default ``"fixed"``) and the routed
+    ``weighting__<name>`` keyword arguments make the strategy.
+    """
+    routed = {k[len("weighting__") :]: v for k, v in params.items() if k.startswith("weighting__")}
+    return {
+        "weighting__task_types": dict(task_types),
+        "weighting__strategy": make_weighting(params.get("weighting", "fixed"), routed),
+        "weighting__task_weights": dict(task_weights),
+    }
+
+
+def _same_strategy(a, b) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return type(a) is type(b) and a.get_params(deep=False) == b.get_params(deep=False)
+
+
+def weighting_changed(net, new: Mapping) -> bool:
+    """Whether a warm start must rebuild the net's ``weighting_`` (new strategy or weights)."""
+    return not (
+        getattr(net, "weighting__task_weights", None) == new["weighting__task_weights"]
+        and getattr(net, "weighting__task_types", None) == new["weighting__task_types"]
+        and _same_strategy(getattr(net, "weighting__strategy", None), new["weighting__strategy"])
+    )

@@ -34,13 +34,16 @@ class MGDA(GradientWeighting):
 
     ``representation_ok = True``: the trainer may compute the Gramian from gradients with respect
     to the shared representation instead of the shared parameters (MGDA-UB, the paper's upper
-    bound, Section 3.3), which is much cheaper.
+    bound, Section 3.3), which is much cheaper; ``use_representation=False`` turns it off.
 
     Parameters
     ----------
     normalization : {"none", "l2", "loss", "loss+"}, default="none"
         Scale :math:`n_t` of each gradient before solving, as in the authors' code: ``"l2"``
         the gradient norm, ``"loss"`` the loss value, ``"loss+"`` their product.
+    use_representation : bool, default=True
+        Whether the trainer may use gradients with respect to the shared representation
+        (MGDA-UB) when the architecture exposes one, instead of the shared parameters.
 
     Attributes
     ----------
@@ -67,9 +70,10 @@ class MGDA(GradientWeighting):
     name = "mgda"
     representation_ok = True
 
-    def __init__(self, *, normalization: str = "none") -> None:
+    def __init__(self, *, normalization: str = "none", use_representation: bool = True) -> None:
         super().__init__()
         self.normalization = normalization
+        self.use_representation = use_representation
 
     def weights_from_gramian(
         self, gramian: torch.Tensor, losses: torch.Tensor, *, epoch: int, step: int

@@ -215,7 +215,7 @@ def problem_from_columns(
     --------
     >>> import numpy as np
     >>> cols = {"x": np.arange(8.0), "g": np.array(list("aabbaabb"), dtype=object),
-    ...         "y": np.arange(8.0) ** 2}
+    ...         "y": np.arange(8.0) ** 1.5}
     >>> p = problem_from_columns(cols, target="y", task_column="g")
     >>> p.layout, p.tasks, p.task_types, p.feature_names
     ('long', ['a', 'b'], ['regression', 'regression'], ['x'])

@@ -12,7 +12,7 @@ __all__ = ["NashMTL", "solve_bargaining"]
 
 
 def solve_bargaining(
-    G: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10, ridge: float = 1e-8
+    G: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10, ridge: float = 1e-12
 ) -> np.ndarray:
     r"""Positive :math:`\alpha` with :math:`G \alpha = 1 / \alpha`, by a damped Newton method.
 
@@ -36,10 +36,10 @@ def solve_bargaining(
     for _ in range(max_iter):
         grad = Gr @ alpha - 1.0 / alpha
         hess = Gr + np.diag(1.0 / alpha**2)
+        if np.max(np.abs(alpha * grad)) < tol:  # relative residual of alpha_t (G alpha)_t = 1
+            break
         step = np.linalg.solve(hess, -grad)
         decrement = float(-grad @ step)  # squared Newton decrement
-        if decrement < 2 * tol:
-            break
         t = 1.0
         neg = step < 0
         if neg.any():  # stay inside alpha > 0
@@ -79,7 +79,7 @@ class NashMTL(GradientWeighting):
     max_iter : int, default=100
         Maximum number of Newton iterations (about 10-30 are used).
     tol : float, default=1e-10
-        Stop when half the squared Newton decrement falls below ``tol``.
+        Stop when :math:`\max_t |\alpha_t (G \alpha)_t - 1|` falls below ``tol``.
 
     Attributes
     ----------

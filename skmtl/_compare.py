@@ -191,8 +191,12 @@ def _check_target(col, name, kind) -> None:
     distinct = np.unique(values.astype(float) if kind == REGRESSION else values.astype(str))
     if len(distinct) < 2:
         what = "class" if kind == CLASSIFICATION else "value"
-        shown = distinct[0] if len(distinct) else "none"
-        raise CompareError(f"target {name!r} has a single {what} ({shown!r}); nothing to learn")
+        shown = (
+            f"{distinct[0]:g}"
+            if kind == REGRESSION and len(distinct)
+            else (str(distinct[0]) if len(distinct) else "none")
+        )
+        raise CompareError(f"target {name!r} has a single {what} ({shown}); nothing to learn")
 
 
 def class_labels(col) -> np.ndarray:

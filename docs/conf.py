@@ -16,11 +16,11 @@ import re
 import sys
 from pathlib import Path
 
-import skmtl
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's skmtl when it is not installed
 os.environ.setdefault("MPLBACKEND", "agg")
+
+import skmtl  # noqa: E402
 
 project = "skmtl"
 author = "skmtl developers"

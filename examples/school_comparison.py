@@ -10,8 +10,9 @@ the protocol of the multi-task literature (Evgeniou & Pontil 2004; Argyriou, Evg
 
 1. split the pupils of *every* school at random, 75 % train / 25 % test;
 2. choose every method's hyperparameters by cross-validation on the training part only
-   (:class:`~sklearn.model_selection.GridSearchCV`, folds stratified on the school so that every
-   fold holds every school);
+   (:class:`~sklearn.model_selection.GridSearchCV` with
+   :class:`~skmtl.model_selection.TaskStratifiedKFold`: folds stratified on the school, so that
+   every fold holds every school);
 3. score on the test part by the explained variance over all test pupils pooled,
    ``1 - SSE / sum((y_test - mean(y_test))**2)``;
 4. repeat with new random splits (10 times by default) and report mean +- std.
@@ -52,13 +53,14 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from skmtl.datasets import load_school
 from skmtl.linear import LowRankRegressor, MeanRegularizedRegressor, SparseRegressor
+from skmtl.model_selection import TaskStratifiedKFold
 
 TASK = "school"
 
@@ -118,7 +120,7 @@ def methods(features, quick=False):
     mtl = {"task_column": TASK}
     return [
         ("independent ridge", make_pipeline(features, IndependentRidge()),
-         {"model__alpha": grid(np.geomspace(1, 1e3, 7), [10.0, 100.0])}),
+         {"model__alpha": grid(np.geomspace(1, 1e3, 5), [10.0, 100.0])}),
         ("pooled ridge", make_pipeline(features, Ridge(), keep_task=False),
          {"model__alpha": grid(np.geomspace(1e-1, 1e4, 6), [1.0, 100.0])}),
         ("mean-regularised MTL", make_pipeline(features, MeanRegularizedRegressor(**mtl)),
@@ -144,8 +146,7 @@ def one_repeat(X, y, seed, quick, n_folds):
         X, y, test_size=0.25, stratify=X[TASK], random_state=seed
     )
     # inner folds stratified on the school too, so every fold holds every school
-    folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-                 .split(X_train, X_train[TASK]))
+    folds = TaskStratifiedKFold(n_folds, task_column=TASK, shuffle=True, random_state=seed)
     features = [c for c in X.columns if c != TASK]
     results = {}
     for name, pipeline, param_grid in methods(features, quick):

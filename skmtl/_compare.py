@@ -674,15 +674,18 @@ def plot_result(result: Result, path) -> None:
             )
         ax.set_xticks(x, [str(t) for t in p.tasks])
         ax.set_ylabel("test score (%): accuracy or R^2")
-        ax.legend(fontsize="small", ncols=2)
+        ax.legend(fontsize="small", ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     else:
         summaries = [result.summary(k) for k in keys]
         mean = [100 * s["score_mean"] for s in summaries]
         std = [100 * s["score_std"] for s in summaries]
         ax.bar(np.arange(len(keys)), mean, 0.6, yerr=std, capsize=4, color="tab:blue")
         ax.set_xticks(np.arange(len(keys)), names, rotation=20, ha="right")
-        ax.set_ylabel(f"{_score_description(p)} (%)", fontsize="small")
-    ax.set_title(f"{p.name}: {result.repeats} splits, mean +- std", fontsize="medium")
+        ax.set_ylabel("test score (%)")
+    ax.set_title(
+        f"{p.name}: {_score_description(p)}\n{result.repeats} splits, mean +- std",
+        fontsize="medium",
+    )
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")

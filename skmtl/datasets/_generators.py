@@ -272,6 +272,8 @@ def make_mmoe_synthetic(
     :math:`\sigma = 0.01`. ``correlation`` is the cosine of the weight vectors, not the Pearson
     correlation of the labels: the sinusoids make the latter a smaller, monotone function of it
     (the paper shows the relation); ``correlation=1`` gives two tasks that differ only by noise.
+    With one ``random_state``, ``X``, :math:`u_1` and :math:`u_2` are the same at every
+    ``correlation``: only :math:`w_2` moves, so correlations compare on the same inputs.
 
     Parameters
     ----------

@@ -115,3 +115,11 @@ def test_mmoe_label_correlation_grows_with_p():
     assert corr[-1] > 0.99
     with pytest.raises(ValueError, match="correlation"):
         make_mmoe_synthetic(10, 5, correlation=1.5)
+
+
+def test_mmoe_same_seed_same_inputs_and_directions_at_every_p():
+    # benchmarks compare correlations on the same inputs: only w2 may change with p
+    X0, _, W0 = make_mmoe_synthetic(50, 10, correlation=0.5, random_state=3)
+    X1, _, W1 = make_mmoe_synthetic(50, 10, correlation=1.0, random_state=3)
+    np.testing.assert_array_equal(X0, X1)
+    np.testing.assert_array_equal(W0[0], W1[0])

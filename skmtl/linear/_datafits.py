@@ -8,7 +8,7 @@ and exposes the same small interface to the solvers:
 
 - ``linear(W, b)``: the part of the computation that is linear in ``(W, b)`` (the model outputs,
   or ``Q @ W`` for a Gram datafit). Solvers combine these linearly instead of recomputing them.
-- ``value(W, b, Z)`` and ``gradient(W, b, Z) -> (value, grad_W, grad_b)`` given ``Z = linear(W, b)``.
+- ``value(W, b, Z)`` and ``gradient(W, b, Z) -> (value, grad_W, grad_b)``, ``Z = linear(W, b)``.
 - ``lipschitz()``: a Lipschitz constant of the gradient with respect to ``(W, b)``.
 - ``restrict(features)``: the same datafit on a subset of features (for working sets).
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import expit, logsumexp
 
 _GRAM_MAX_ENTRIES = 2e7  # p * p * (number of distinct Grams) above which Grams are not formed
 

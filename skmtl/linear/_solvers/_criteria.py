@@ -29,16 +29,25 @@ class DualityGap(StoppingRule):
 
     def __call__(self, W, b, Z, L=None):
         f, grad, _ = self.datafit.gradient(W, b, Z)
-        primal = f + self.penalty.value(W)
+        pen = self.penalty.value(W)
         lin = self.datafit.dual_linear(W, Z)
-        dn = self.penalty.dual_norm(grad)
-        kappa_max = np.inf if dn == 0 else 1.0 / dn
-        kappa = lin / (2.0 * f) if f > 0 else kappa_max
-        kappa = float(np.clip(kappa, 0.0, kappa_max))
-        dual = kappa * lin - kappa * kappa * f
-        gap = primal - dual
-        self.last = {"primal": primal, "dual": dual, "gap": gap}
+        gap = gap_from_pieces(f, lin, pen, self.penalty.dual_norm(grad))
+        self.last = {"primal": f + pen, "dual": f + pen - gap, "gap": gap}
         return gap
+
+
+def gap_from_pieces(f, lin, pen, dual_norm):
+    """Duality gap of least squares + a norm penalty from its pieces at ``W``.
+
+    ``f`` is the datafit (``||R||^2 / 2`` in the scaled residual ``R``), ``lin = <B, -R>`` the
+    linear term of the dual, ``pen`` the penalty value, ``dual_norm`` the dual norm of the gradient
+    over ``alpha``. The dual point is ``-kappa R`` with the best feasible ``kappa``:
+    ``D = kappa lin - kappa^2 f`` for ``kappa in [0, 1 / dual_norm]``.
+    """
+    kappa_max = np.inf if dual_norm == 0 else 1.0 / dual_norm
+    kappa = lin / (2.0 * f) if f > 0 else kappa_max
+    kappa = float(np.clip(kappa, 0.0, kappa_max))
+    return f + pen - (kappa * lin - kappa * kappa * f)
 
 
 def duality_gap(datafit, penalty, W):

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._bcd import bcd_working_set, supports_bcd
+from ._criteria import DualityGap
 from ._fista import fista
 
 
@@ -30,6 +32,11 @@ def working_set(datafit, penalty, W, b, *, rule, make_rule, max_iter: int, L: fl
     """
     if not penalty.separable:
         raise ValueError("working sets need a penalty that is separable over features")
+    if isinstance(rule, DualityGap) and supports_bcd(datafit, penalty):
+        # L2,1 least squares with one design: the specialised solver (block coordinate descent)
+        W, n_iter, gap, ok = bcd_working_set(datafit, penalty, W, threshold=rule.threshold,
+                                             max_iter=max_iter, p0=p0, max_outer=max_outer)
+        return W, b, n_iter, gap, ok
     W = np.array(W, dtype=float, copy=True)
     b = None if b is None else np.array(b, dtype=float, copy=True)
     p = W.shape[0]
@@ -55,7 +62,8 @@ def working_set(datafit, penalty, W, b, *, rule, make_rule, max_iter: int, L: fl
         dist[support] = np.inf
         if ws_size >= p:
             # the working set is everything: finish on the full problem and its own rule
-            W, b, it, crit, ok = fista(datafit, penalty, W, b, rule=rule, max_iter=max_iter - n_iter)
+            W, b, it, crit, ok = fista(datafit, penalty, W, b, rule=rule,
+                                       max_iter=max_iter - n_iter)
             return W, b, n_iter + it, crit, ok
         ws = np.sort(np.argpartition(-dist, ws_size - 1)[:ws_size])
         sub = datafit.restrict(ws)

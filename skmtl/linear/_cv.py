@@ -141,18 +141,7 @@ _CV_PARAMS = """eps : float, default=1e-3
         Folds run in parallel with joblib."""
 
 
-class SparseRegressorCV(_PathCV):
-    __doc__ = rf"""L2,1 multi-task regression with ``alpha`` chosen by cross-validation.
-
-    Each fold solves :class:`SparseRegressor` along a warm-started path of ``alpha`` from
-    ``alpha_max`` down, scores the mean squared error on its held-out labelled entries, and the
-    ``alpha`` of lowest mean error is refitted on all data (as
-    :class:`sklearn.linear_model.MultiTaskLassoCV`).
-
-    Parameters
-    ----------
-    {_CV_PARAMS}
-    fit_intercept : bool, default=True
+_CV_COMMON = """fit_intercept : bool, default=True
         Fit one unpenalised intercept per task.
     task_column : int, str or None, default=None
         Long layout: the column of ``X`` that holds the task label.
@@ -180,7 +169,21 @@ class SparseRegressorCV(_PathCV):
     tasks_ : ndarray
         Task labels.
     n_features_in_ : int
-        Number of features seen in fit.
+        Number of features seen in fit."""
+
+
+class SparseRegressorCV(_PathCV):
+    __doc__ = rf"""L2,1 multi-task regression with ``alpha`` chosen by cross-validation.
+
+    Each fold solves :class:`SparseRegressor` along a warm-started path of ``alpha`` from
+    ``alpha_max`` down, scores the mean squared error on its held-out labelled entries, and the
+    ``alpha`` of lowest mean error is refitted on all data (as
+    :class:`sklearn.linear_model.MultiTaskLassoCV`).
+
+    Parameters
+    ----------
+    {_CV_PARAMS}
+    {_CV_COMMON}
 
     Examples
     --------
@@ -232,35 +235,7 @@ class LowRankRegressorCV(_PathCV):
     Parameters
     ----------
     {_CV_PARAMS}
-    fit_intercept : bool, default=True
-        Fit one unpenalised intercept per task.
-    task_column : int, str or None, default=None
-        Long layout: the column of ``X`` that holds the task label.
-    tol : float, default=1e-4
-        Duality-gap tolerance relative to ``sum_t ||y_t - mean(y_t)||^2 / n_t``.
-    max_iter : int, default=5000
-        Maximum number of solver iterations per alpha.
-
-    Attributes
-    ----------
-    alpha_ : float
-        The chosen alpha.
-    alphas_ : ndarray of shape (n_alphas,)
-        The alphas tried, decreasing.
-    mse_path_ : ndarray of shape (n_alphas, n_folds)
-        Held-out mean squared error per alpha and fold.
-    coef_ : ndarray of shape (n_tasks, n_features)
-        Coefficients of the refit at ``alpha_``.
-    intercept_ : ndarray of shape (n_tasks,)
-        Intercepts of the refit.
-    dual_gap_ : float
-        Duality gap of the refit.
-    n_iter_ : int
-        Iterations of the refit.
-    tasks_ : ndarray
-        Task labels.
-    n_features_in_ : int
-        Number of features seen in fit.
+    {_CV_COMMON}
 
     Examples
     --------

@@ -25,6 +25,7 @@ the benchmark's table, over more runs, is in the architectures guide.
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from skorch.callbacks import LRScheduler
 
 from skmtl import MultiTaskEstimator
 from skmtl.datasets import make_mmoe_synthetic
@@ -40,8 +41,15 @@ ARCHITECTURES = {
 
 
 def fit(params, X, Y, seed):
+    # Adam with a cosine decay of the learning rate, as in the benchmark
+    schedule = LRScheduler("CosineAnnealingLR", T_max=EPOCHS)
     est = MultiTaskEstimator(
-        **params, lr=3e-3, max_epochs=EPOCHS, batch_size=128, random_state=seed
+        **params,
+        lr=3e-3,
+        max_epochs=EPOCHS,
+        batch_size=128,
+        callbacks=[schedule],
+        random_state=seed,
     )
     return est.fit(X, Y)
 

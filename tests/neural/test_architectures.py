@@ -261,3 +261,12 @@ def test_warm_start_rebuilds_when_experts_change(mixed_data):
     assert len(est.history_) == 4
     est.set_params(n_experts=2).fit(X, y)
     assert len(est.history_) == 2 and est.module_.n_experts == 2
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+@pytest.mark.parametrize("weighting", ["mgda", "pcgrad"])
+def test_gradient_weighting_uses_the_shared_parameters(name, weighting, mixed_data):
+    X, y = mixed_data
+    est = _est(name, max_epochs=2, weighting=weighting).fit(X, y)
+    assert np.isfinite(est.history_[-1, "train_loss"])
+    assert set(est.predict(X[:3])) == {"species", "sex", "mass"}

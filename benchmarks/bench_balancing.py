@@ -14,8 +14,9 @@ Three ways of taking the same step, on the same network, batch, strategy and opt
   the optimiser step.
 
 The printed ratios are batched / equal and batched / loop (goal: <= 0.5 at T = 8). Steps are
-timed in alternation (equal, loop, batched, equal, ...), and the median over repeats is kept, so
-that a change of load on the shared machine hits all three alike.
+timed in rounds that alternate (equal, loop, batched, equal, ...), so that a change of load on
+the shared machine hits all three alike; each is the median of a round, and the fastest round
+is kept (as ``timeit`` does: slower rounds measure the other jobs on the machine).
 
 Network: the estimator's default shared-bottom MLP, 50 features -> (64, 64) trunk -> one linear
 head per task (tasks alternate 3-class classification and regression), batch 128 (the
@@ -96,12 +97,14 @@ def loop_step(net, batch) -> None:
         out = module(X)
         wrt = list(module.shared_parameters())
     losses = net.criterion_(out, Y)
-    L = torch.stack(list(losses.values()))
+    L = torch.stack([loss.detach() for loss in losses.values()])
     rows = []
-    for t in range(len(L)):
+    # Each task's own loss tensor (backward of a select of the stacked losses, LibMTL's
+    # losses[t].backward(), was several times slower per task here: not a fair baseline).
+    for loss in losses.values():
         for p in wrt:
             p.grad = None
-        L[t].backward(retain_graph=True)  # heads accumulate their own task's gradient
+        loss.backward(retain_graph=True)  # heads accumulate their own task's gradient
         rows.append(torch.cat([p.grad.reshape(-1) for p in wrt]))
     G = torch.stack(rows)
     kw = {"epoch": 0, "step": 0}
@@ -137,7 +140,8 @@ def strategies() -> list[str]:
 def time_all(tasks: list[int], names: list[str], repeats: int, rounds: int) -> None:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); batch {BATCH}, "
-        f"{N_FEATURES} features, trunk {HIDDEN}; median ms per step over {repeats * rounds}"
+        f"{N_FEATURES} features, trunk {HIDDEN}; ms per step: fastest of {rounds} rounds' "
+        f"medians of {repeats}"
     )
     header = (
         f"{'T':>2} {'strategy':<12} {'equal':>8} {'loop':>8} {'batched':>8} "
@@ -154,10 +158,11 @@ def time_all(tasks: list[int], names: list[str], repeats: int, rounds: int) -> N
             loop_step(loop_net, batch)  # warm-up
             times = {"equal": [], "loop": [], "batched": []}
             for _ in range(rounds):  # alternate, so that load changes hit all three
-                times["equal"] += timed(lambda n=eq_net, b=eq_batch: n.train_step(b), repeats)
-                times["loop"] += timed(lambda n=loop_net, b=batch: loop_step(n, b), repeats)
-                times["batched"] += timed(lambda n=net, b=batch: n.train_step(b), repeats)
-            med = {k: 1e3 * statistics.median(v) for k, v in times.items()}
+                times["equal"].append(timed(lambda n=eq_net, b=eq_batch: n.train_step(b), repeats))
+                times["loop"].append(timed(lambda n=loop_net, b=batch: loop_step(n, b), repeats))
+                times["batched"].append(timed(lambda n=net, b=batch: n.train_step(b), repeats))
+            # the median of each round, then the fastest round: robust to a busy machine
+            med = {k: 1e3 * min(map(statistics.median, v)) for k, v in times.items()}
             ratio_loop = med["batched"] / med["loop"]
             summary.setdefault(T, []).append(ratio_loop)
             print(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from collections.abc import Hashable, Mapping
 
 import torch
@@ -211,14 +212,25 @@ class TaskBalancer(nn.Module):
 
     # -- shared parameters -------------------------------------------------------------------
     def shared_parameters(self, module: nn.Module, outputs: Mapping) -> list[torch.Tensor]:
-        if self.shared_names is None or hasattr(module, "shared_parameters"):
-            self.shared_names = find_shared_parameters(module, outputs)
+        """The shared parameters of ``module`` (see :mod:`._gradients` for the convention)."""
+        return self.split_parameters(module, outputs)[0]
+
+    def split_parameters(self, module: nn.Module, outputs: Mapping) -> tuple[list, list]:
+        """(shared, task-specific) trainable parameters, cached while the module is the same."""
+        cache = self.__dict__.get("_split_cache")
+        if cache is not None and cache[0]() is module:
+            return cache[1], cache[2]
+        self.shared_names = find_shared_parameters(module, outputs)
         names = set(self.shared_names)
-        return [p for n, p in module.named_parameters() if n in names]
+        named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        shared = [p for n, p in named if n in names]
+        others = [p for n, p in named if n not in names]
+        self.__dict__["_split_cache"] = (weakref.ref(module), shared, others)
+        return shared, others
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
-        return {**state, "_acc": None}
+        return {**state, "_acc": None, "_split_cache": None}
 
 
 def _active(counts: torch.Tensor | None, L: torch.Tensor) -> torch.Tensor:
@@ -262,7 +274,7 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
     L = balancer.scaled(losses)
     active = _active(counts, L)
     idx = torch.nonzero(active).flatten()
-    shared = balancer.shared_parameters(module, y_pred)
+    shared, others = balancer.split_parameters(module, y_pred)
 
     if isinstance(strategy, LossWeighting):  # GradNorm: norms over the last shared layer
         grad_norms = torch.zeros_like(L)
@@ -295,8 +307,6 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
 
     step_kw = {"epoch": balancer.epoch, "step": balancer.step}
     L_act = L[idx]
-    shared_ids = {id(p) for p in shared}
-    others = [p for p in module.parameters() if p.requires_grad and id(p) not in shared_ids]
     z = _representation(module, strategy)
     if z is not None:
         # MGDA-UB: gradients with respect to the shared representation only.

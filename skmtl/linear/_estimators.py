@@ -36,7 +36,7 @@ _COMMON_ATTRS = """n_iter_ : int
         Number of tasks.
     n_features_in_ : int
         Number of features seen in fit (the task column excluded).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen in fit, when ``X`` has string column names."""
 
 _DATAFIT_REG = r"""with the data-fit term, summed over tasks, of each task's mean squared error over
@@ -58,8 +58,9 @@ _NOTES_GAP = """The solver stops when the duality gap falls below
     :class:`~sklearn.exceptions.ConvergenceWarning`."""
 
 _NOTES_PROX = """The solver (accelerated proximal gradient with backtracking and adaptive restart)
-    stops when the norm of the proximal-gradient mapping falls below ``tol`` times its norm at
-    ``W = 0, b = 0``; it is zero exactly at the minimiser. Hitting ``max_iter`` first raises a
+    stops when the norm of the proximal-gradient mapping falls below ``tol`` times the norm of
+    the data-fit gradient at ``W = 0, b = 0`` (which scales with the targets); the mapping is
+    zero exactly at the minimiser. Hitting ``max_iter`` first raises a
     :class:`~sklearn.exceptions.ConvergenceWarning`."""
 
 

@@ -4,6 +4,7 @@ from ._estimator import MultiTaskEstimator
 from ._losses import MaskedTaskLoss, MultiTaskLoss, StaticWeighting
 from ._module import MultiTaskMLP
 from ._net import MultiTaskNet, TrainingDivergedError
+from ._state import TrainingDivergedWarning, TrainingInterruptedWarning
 
 __all__ = [
     "MaskedTaskLoss",
@@ -13,4 +14,6 @@ __all__ = [
     "MultiTaskNet",
     "StaticWeighting",
     "TrainingDivergedError",
+    "TrainingDivergedWarning",
+    "TrainingInterruptedWarning",
 ]

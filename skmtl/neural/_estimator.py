@@ -17,8 +17,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _targets
 from ..metrics import task_score
 from ._build import build_net, make_train_split, net_architecture, update_training_params
-from ._config import KWARG_PREFIXES, check_units, seeded, task_seed
+from ._config import KWARG_PREFIXES, check_units, task_seed
 from ._net import TrainingDivergedError
+from ._state import get_state, rebuild_net, recover_from_divergence, set_state, training_rng
 from .architectures import ARCHITECTURES, check_architecture_params, module_gate_weights
 from .weighting import WEIGHTINGS, Weighting
 
@@ -314,6 +315,17 @@ class MultiTaskEstimator(BaseEstimator):
         tags.input_tags.allow_nan = False
         return tags
 
+    def __getstate__(self) -> dict:
+        # The fitted network as numpy arrays, rebuilt on load: skops can audit every type and
+        # no pickled blob is stored (skmtl.neural._state).
+        return get_state(self, super().__getstate__())
+
+    def __setstate__(self, state: dict) -> None:
+        state, net_state = set_state(state)
+        super().__setstate__(state)
+        if net_state is not None:
+            rebuild_net(self, net_state)
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")
 
@@ -411,15 +423,17 @@ class MultiTaskEstimator(BaseEstimator):
             offset = 0
         seed = task_seed(self.random_state, offset)
         try:
-            with seeded(seed, self.device):
+            with training_rng(self, seed, continuing):
                 if not continuing:
                     net.set_params(train_split=make_train_split(self.train_split, seed))
                     net.initialize()
                 net.partial_fit(Xt, Yt)
-        except TrainingDivergedError:
-            for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
-                delattr(self, attr)
-            raise
+        except TrainingDivergedError as exc:
+            # Back to the last epoch with finite losses (warned); none: raise, leave unfitted.
+            if not recover_from_divergence(net, exc):
+                for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
+                    delattr(self, attr)
+                raise
         self.net_ = net
         self._spec_ = spec
         self._architecture_ = architecture

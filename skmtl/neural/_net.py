@@ -14,6 +14,7 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 
 from ._data import BatchSlicer, TensorPairDataset, as_tensor_pair
+from ._state import EpochSnapshot
 from .weighting._trainer import TaskBalancer, gradient_train_step
 
 __all__ = ["MultiTaskNet", "TrainingDivergedError"]
@@ -24,7 +25,11 @@ _SLICER_KWARGS = {"batch_size", "shuffle", "drop_last"}
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Raised when a training loss becomes NaN or infinite; the estimator is left unfitted."""
+    """Raised when a training loss becomes NaN or infinite.
+
+    :class:`~skmtl.neural.MultiTaskEstimator` catches it and keeps the last epoch with finite
+    losses (with a warning); it raises it, and is left unfitted, when no epoch was finite.
+    """
 
 
 class MultiTaskNet(NeuralNet):
@@ -47,6 +52,10 @@ class MultiTaskNet(NeuralNet):
         self._epoch_acc = None
 
     # -- components -------------------------------------------------------------------------
+    def get_default_callbacks(self):
+        # The last finite epoch, for divergence and KeyboardInterrupt (skmtl.neural._state).
+        return [*super().get_default_callbacks(), ("snapshot", EpochSnapshot())]
+
     def initialize_criterion(self):
         super().initialize_criterion()
         params = self.get_params_for("weighting")

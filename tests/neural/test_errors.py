@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
-from skmtl.neural import MultiTaskEstimator, TrainingDivergedError
+from skmtl.neural import MultiTaskEstimator, TrainingDivergedError, TrainingDivergedWarning
 
 
 @pytest.fixture
@@ -110,18 +110,35 @@ def test_invalid_constructor_parameters_fail_at_fit(data, params, match):
         model.fit(X, y)
 
 
-def test_divergence_raises_naming_task_and_lr_and_leaves_no_model(data):
+def test_divergence_in_first_epoch_raises_naming_task_and_lr_and_leaves_no_model(data):
     X, y = data
-    y = {**y, "r": 1e4 * y["r"]}
+    y = {**y, "r": 1e20 * y["r"]}  # squared errors overflow float32 in the first batch
     bad = dict(optimizer=torch.optim.SGD, lr=10.0, max_epochs=20)
     with pytest.raises(TrainingDivergedError, match=r"task 'r'.*lr=10\.0"):
         est(**bad).fit(X, y)
-    model = est().fit(X, y)  # a good fit, then a warm start that diverges
-    model.set_params(warm_start=True, **bad)
-    with pytest.raises(FloatingPointError, match="Training diverged"):
+    model = est(**bad)
+    with pytest.raises(FloatingPointError, match="Training diverged in epoch 1"):
         model.fit(X, y)
     with pytest.raises(NotFittedError):
         model.predict(X)  # never NaN predictions
+
+
+def test_divergence_later_keeps_last_finite_epoch_with_a_warning(data):
+    # Issue 6: a divergence after finite epochs stops training and restores the last finite
+    # parameters (it used to raise and drop the model); never NaN predictions.
+    X, y = data
+    y = {**y, "r": 1e4 * y["r"]}
+    bad = dict(optimizer=torch.optim.SGD, lr=10.0, max_epochs=20)
+    with pytest.warns(TrainingDivergedWarning, match=r"task 'r'.*lr=10\.0.*keeps the param"):
+        model = est(**bad).fit(X, y)
+    assert 0 < len(model.history_) < 20
+    assert np.isfinite(model.predict(X)["r"]).all()
+    model = est().fit(X, y)  # a good fit, then a warm start that diverges: back to the good fit
+    model.set_params(warm_start=True, **bad)
+    with pytest.warns(TrainingDivergedWarning, match="Training diverged"):
+        model.fit(X, y)
+    assert np.isfinite(model.predict(X)["r"]).all()
+    assert len(model.history_) >= 2
 
 
 def test_cuda_device_without_cuda_is_a_clear_error(data):

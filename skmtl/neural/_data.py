@@ -51,7 +51,9 @@ def as_tensor_pair(dataset) -> tuple[torch.Tensor, torch.Tensor | None] | None:
             return None
         X, y = inner
         idx = torch.as_tensor(dataset.indices, dtype=torch.long)
-        return X[idx], (y[idx] if y is not None else None)
+        # Out-of-core rows (skmtl.neural._out_of_core.LazyRows) stay lazy: nothing is read here.
+        rows = X.subset(idx) if hasattr(X, "subset") else X[idx]
+        return rows, (y[idx] if y is not None else None)
     return None
 
 

@@ -19,6 +19,7 @@ from ..metrics import task_score
 from ._build import build_net, make_train_split, net_architecture, update_training_params
 from ._config import KWARG_PREFIXES, check_units, task_seed
 from ._net import TrainingDivergedError
+from ._out_of_core import as_features, check_out_of_core, is_out_of_core
 from ._state import get_state, rebuild_net, recover_from_divergence, set_state, training_rng
 from .architectures import ARCHITECTURES, check_architecture_params, module_gate_weights
 from .weighting import WEIGHTINGS, Weighting
@@ -413,7 +414,7 @@ class MultiTaskEstimator(BaseEstimator):
         if continuing and not partial:
             continuing = architecture == self._architecture_
         Y = _targets.encode_targets(spec, targets)
-        Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+        Xt, Yt = as_features(X), torch.from_numpy(Y)
         if continuing:
             net = self.net_
             update_training_params(net, params, weights)
@@ -447,6 +448,8 @@ class MultiTaskEstimator(BaseEstimator):
         return self
 
     def _check_X(self, X, *, reset: bool):
+        if is_out_of_core(X):  # a memmap or a Dataset: read batch by batch, never whole
+            return check_out_of_core(self, X, reset=reset), None
         index = X.index if _targets._is_frame(X) else None
         X = validate_data(self, X, reset=reset, dtype=np.float32, order="C")
         if not X.flags.writeable:
@@ -472,7 +475,7 @@ class MultiTaskEstimator(BaseEstimator):
         """Network outputs per task as float64 arrays: (n, K) logits or (n,) values."""
         check_is_fitted(self)
         X, index = self._check_X(X, reset=False)
-        chunks = list(self.net_.forward_iter(torch.from_numpy(X), training=False))
+        chunks = list(self.net_.forward_iter(as_features(X), training=False))
         out = {}
         for task in self.tasks_:
             values = torch.cat([chunk[task] for chunk in chunks]).detach().double().numpy()

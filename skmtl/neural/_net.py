@@ -14,6 +14,7 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 
 from ._data import BatchSlicer, TensorPairDataset, as_tensor_pair
+from ._out_of_core import LazyRows
 from ._state import EpochSnapshot
 from .weighting._trainer import TaskBalancer, gradient_train_step
 
@@ -64,7 +65,7 @@ class MultiTaskNet(NeuralNet):
 
     # -- data ---------------------------------------------------------------------------------
     def get_dataset(self, X, y=None):
-        if isinstance(X, torch.Tensor) and (y is None or isinstance(y, torch.Tensor)):
+        if isinstance(X, torch.Tensor | LazyRows) and (y is None or isinstance(y, torch.Tensor)):
             return TensorPairDataset(X, y)
         return super().get_dataset(X, y)
 

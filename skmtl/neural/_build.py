@@ -16,6 +16,7 @@ from skorch.dataset import ValidSplit
 
 from .._targets import TaskSpec
 from ._config import ARCHITECTURE_PARAMS
+from ._distributed import net_class
 from ._losses import MultiTaskLoss
 from ._net import MultiTaskNet
 from .architectures import architecture_module, check_architecture_params
@@ -80,7 +81,7 @@ def build_net(
     callbacks = params["callbacks"]
     if isinstance(callbacks, list):
         callbacks = copy.deepcopy(callbacks)  # training mutates callbacks; keep the parameter
-    return MultiTaskNet(
+    return net_class()(
         module=module,
         criterion=MultiTaskLoss,
         optimizer=params["optimizer"],

@@ -42,7 +42,8 @@ def _skops():
 def trusted_types() -> list[str]:
     """Fully qualified names of the classes defined in skmtl (the ones :func:`load` allows).
 
-    Subpackages that cannot be imported (torch missing) are skipped.
+    Subpackages that cannot be imported (torch missing) are skipped. The skorch net
+    (``MultiTaskNet``) is left out: its own state is a pickled blob.
     """
     import skmtl
 
@@ -55,9 +56,19 @@ def trusted_types() -> list[str]:
         except ImportError:
             continue
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if obj.__module__ == info.name:
+            if obj.__module__ == info.name and not _unpickles_state(obj):
                 names.add(f"{obj.__module__}.{obj.__qualname__}")
     return sorted(names)
+
+
+def _unpickles_state(cls) -> bool:
+    """True for skorch nets (``MultiTaskNet``): their state holds a pickled blob that their
+    ``__setstate__`` unpickles, out of skops' sight; they are saved through the
+    ``MultiTaskEstimator`` that holds them, whose state is plain arrays."""
+    return any(
+        base.__module__.startswith("skorch.") and base.__name__ == "NeuralNet"
+        for base in cls.__mro__
+    )
 
 
 def save(estimator, file) -> None:

@@ -1,5 +1,6 @@
 """Shared-parameter multi-task networks trained through skorch (imports torch)."""
 
+from ._distributed import fit_distributed
 from ._estimator import MultiTaskEstimator
 from ._losses import MaskedTaskLoss, MultiTaskLoss, StaticWeighting
 from ._module import MultiTaskMLP
@@ -16,4 +17,5 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingDivergedWarning",
     "TrainingInterruptedWarning",
+    "fit_distributed",
 ]

@@ -14,8 +14,7 @@ start from rank 0's parameters, so they hold identical parameters after every op
 Why ``torch.distributed`` rather than skorch's ``AccelerateMixin`` with Hugging Face accelerate:
 it is part of torch (no new dependency), the launch is the standard ``torchrun``, and it leaves
 :class:`~skmtl.neural.MultiTaskNet`'s training step alone, including the batched per-task-gradient
-step of the gradient-level weighting strategies, which ``accelerator.backward`` would bypass. The
-code is a subclass of the net and about two hundred lines.
+step of the gradient-level weighting strategies, which ``accelerator.backward`` would bypass.
 """
 
 from __future__ import annotations
@@ -308,6 +307,15 @@ def fit_distributed(estimator, X, y, *, backend: str | None = None, ddp_kwargs=N
     -------
     estimator : MultiTaskEstimator
         The fitted estimator.
+
+    Examples
+    --------
+    In ``train.py``, run as ``torchrun --standalone --nproc_per_node=2 train.py``:
+
+    >>> from skmtl.neural import MultiTaskEstimator, fit_distributed
+    >>> est = MultiTaskEstimator(max_epochs=20, random_state=0)
+    >>> fit_distributed(est, X, y)  # doctest: +SKIP
+    MultiTaskEstimator(max_epochs=20, random_state=0)
     """
     net = getattr(estimator, "net_", None)
     if net is not None and estimator.warm_start and not isinstance(net, DistributedMultiTaskNet):

@@ -104,7 +104,8 @@ class LazyRows:
     Examples
     --------
     >>> import numpy as np, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "X.dat")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "X.dat")
     >>> X = np.memmap(path, dtype=np.float32, mode="w+", shape=(6, 2))
     >>> X[:] = np.arange(12).reshape(6, 2)
     >>> rows = LazyRows(np.memmap(path, dtype=np.float32, mode="r", shape=(6, 2)))
@@ -112,6 +113,7 @@ class LazyRows:
     ((6, 2), [[8.0, 9.0], [2.0, 3.0]])
     >>> rows.subset([5, 0])[0:1].tolist()
     [[10.0, 11.0]]
+    >>> del X, rows; tmp.cleanup()
     """
 
     def __init__(self, data, indices=None, *, release_bytes: int | None = None) -> None:

@@ -3,7 +3,7 @@
 Every architecture is an ``nn.Module`` class called as
 ``cls(n_features_in, task_outputs, **params)`` whose ``forward(X)`` returns ``{task: Tensor}``;
 it also works as ``MultiTaskEstimator(module=cls, module__<param>=...)``. Each one exposes
-``shared_parameters()`` and, where it has gates, ``gate_weights(X)`` (see :mod:`._base`).
+``shared_parameters()`` and, where it has gates, ``gate_weights(X)``.
 
 The estimator's ``hidden_units``, ``head_units``, ``activation``, ``dropout`` and
 ``batch_norm`` apply to every architecture (``hidden_units`` sizes the shared trunk, each expert

@@ -13,8 +13,13 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's skmtl when it is not installed
@@ -85,9 +90,11 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
-# pages without sub-pages get no left sidebar; the API pages list each other there
+# pages without sub-pages get no left sidebar; the user guide and the API pages list their
+# section's pages there
 html_sidebars = {
-    page: [] for page in ["index", "getting_started", "linear", "datasets", "auto_examples/*"]
+    page: []
+    for page in ["index", "getting_started", "cli", "auto_examples/*"]
 }
 html_static_path: list[str] = []
 html_show_sourcelink = False
@@ -113,7 +120,7 @@ HAS_MODEL_SELECTION = _importable("skmtl.model_selection")
 HAS_IO = _importable("skmtl.io")
 
 # blocks between ".. optional-begin:: NAME" and ".. optional-end:: NAME" comments are kept only
-# when NAME is available
+# when NAME is available; NAME "page:foo" is available when docs/foo.rst exists
 _OPTIONAL = {
     "neural-page": HAS_NEURAL_PAGE,
     "neural-api": HAS_NEURAL_API,
@@ -134,6 +141,8 @@ autosummary_generate = ["api.rst"] + [
 def _drop_unavailable(text: str, where: str) -> str:
     def keep(match):
         name = match.group(1)
+        if name.startswith("page:"):  # a user-guide page that is still being written
+            return match.group(2) if (HERE / f"{name[5:]}.rst").exists() else ""
         if name not in _OPTIONAL:
             raise ValueError(f"{where}: unknown optional block {name!r}")
         return match.group(2) if _OPTIONAL[name] else ""
@@ -163,7 +172,32 @@ def _on_include_read(app, relative_path, parent_docname, content):
     content[0] = _drop_unavailable(content[0], str(relative_path))
 
 
+class _CommandHelp(SphinxDirective):
+    """``.. skmtl-help:: compare``: the ``--help`` text of ``python -m skmtl ...``, as a literal
+    block, so that the options on the page are those of the installed command."""
+
+    required_arguments = 0
+    optional_arguments = 10
+
+    def run(self):
+        env = {**os.environ, "COLUMNS": "96", "PYTHONPATH": str(HERE.parent)}
+        command = [sys.executable, "-m", "skmtl", *self.arguments, "--help"]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise self.error(f"{' '.join(command)} failed: {done.stderr.strip()}")
+        # argparse does not wrap a raw description: wrap long lines here, keeping the indent
+        lines = []
+        for line in done.stdout.splitlines():
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.extend(textwrap.wrap(line, 96, subsequent_indent=indent + "  ") or [""])
+        text = "\n".join(lines)
+        block = nodes.literal_block(text, text)
+        block["language"] = "text"
+        return [block]
+
+
 def setup(app):
+    app.add_directive("skmtl-help", _CommandHelp)
     app.connect("source-read", _on_source_read)
     app.connect("include-read", _on_include_read)
     app.connect("autodoc-process-docstring", _quote_type_names, priority=100)  # before numpydoc

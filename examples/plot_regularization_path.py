@@ -1,7 +1,7 @@
 """
-==============================================================
+===============================================================
 The regularisation path: SparseRegressorCV and MultiTaskLassoCV
-==============================================================
+===============================================================
 
 :class:`skmtl.linear.SparseRegressorCV` chooses the ``alpha`` of the L2,1 penalty as
 :class:`sklearn.linear_model.MultiTaskLassoCV` does: a grid of ``n_alphas`` values from

@@ -147,6 +147,17 @@ def _column_values(name: Hashable, values: Any) -> tuple[np.ndarray, np.ndarray,
     return arr, missing_mask(arr), arr.dtype
 
 
+def _check_hashable(names) -> None:
+    for name in names:
+        try:
+            hash(name)
+        except TypeError:
+            raise TypeError(
+                f"Task names must be hashable (strings, numbers, tuples); y has a task named "
+                f"{name!r} of type {type(name).__name__}."
+            ) from None
+
+
 def split_targets(y: Any, *, n_samples: int | None = None) -> Targets:
     """Split a multi-task target in any accepted container into per-task 1-D arrays.
 
@@ -174,6 +185,7 @@ def split_targets(y: Any, *, n_samples: int | None = None) -> Targets:
     index, array_dtype = None, None
     if _is_frame(y):
         kind, index = "frame", y.index
+        _check_hashable(y.columns)
         if not y.columns.is_unique:
             dup = y.columns[y.columns.duplicated()].tolist()
             raise ValueError(f"y has duplicated task columns {dup}; task names must be unique.")
@@ -200,6 +212,7 @@ def split_targets(y: Any, *, n_samples: int | None = None) -> Targets:
         array_dtype = arr.dtype
     if not items:
         raise ValueError("y has no tasks: it needs at least one target column.")
+    _check_hashable([name for name, _ in items])
     for name, values in items:
         col, mask, dtype = _column_values(name, values)
         columns[name], missing[name], dtypes[name] = col, mask, dtype

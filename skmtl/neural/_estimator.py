@@ -435,6 +435,13 @@ class MultiTaskEstimator(BaseEstimator):
                 for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
                     delattr(self, attr)
                 raise
+        except ValueError as exc:  # torch's batch norm on a training set of one sample
+            if "more than 1 value per channel" not in str(exc):
+                raise
+            raise ValueError(
+                "batch_norm=True (or an architecture with batch normalisation) needs at least 2 "
+                "training samples; the training set has 1 (after train_split)."
+            ) from None
         self.net_ = net
         self._spec_ = spec
         self._architecture_ = architecture
@@ -451,7 +458,14 @@ class MultiTaskEstimator(BaseEstimator):
         if is_out_of_core(X):  # a memmap or a Dataset: read batch by batch, never whole
             return check_out_of_core(self, X, reset=reset), None
         index = X.index if _targets._is_frame(X) else None
-        X = validate_data(self, X, reset=reset, dtype=np.float32, order="C")
+        try:
+            X = validate_data(self, X, reset=reset, dtype=np.float32, order="C")
+        except ValueError as exc:  # numpy's and scikit-learn's words, said about X
+            if "could not convert" in str(exc):
+                raise ValueError(f"X must be numeric; {exc}.") from None
+            if "at least one array or dtype" in str(exc):  # a DataFrame without columns
+                raise ValueError("X has 0 features; at least 1 is required.") from None
+            raise
         if not X.flags.writeable:
             X = X.copy()
         return X, index

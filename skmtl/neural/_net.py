@@ -25,11 +25,12 @@ __all__ = ["MultiTaskNet", "TrainingDivergedError"]
 _SLICER_KWARGS = {"batch_size", "shuffle", "drop_last"}
 
 
-class TrainingDivergedError(FloatingPointError):
+class TrainingDivergedError(FloatingPointError, ValueError):
     """Raised when a training loss becomes NaN or infinite.
 
     :class:`~skmtl.neural.MultiTaskEstimator` catches it and keeps the last epoch with finite
-    losses (with a warning); it raises it, and is left unfitted, when no epoch was finite.
+    losses (with a warning); it raises it, and is left unfitted, when no epoch was finite. A
+    ``ValueError`` too: the cause is the data's scale or a parameter (lr, task weights).
     """
 
 

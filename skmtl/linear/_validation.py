@@ -122,8 +122,9 @@ def check_X(estimator, X, *, reset):
         else:
             j = int(np.argmax(np.max(np.abs(X), axis=0)))
         raise ValueError(
-            f"Input X has values too large for float64 arithmetic in {_column_name(feature_names, j)}"
-            f" (max |x| above {_TOO_LARGE:g}); rescale the features."
+            "Input X has values too large for float64 arithmetic in "
+            f"{_column_name(feature_names, j)} (max |x| above {_TOO_LARGE:g}); "
+            "rescale the features."
         )
     return X
 

@@ -23,6 +23,7 @@ from sphinx.util.docutils import SphinxDirective
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's skmtl when it is not installed
+sys.path.insert(1, str(HERE))  # _gallery_order
 os.environ.setdefault("MPLBACKEND", "agg")
 
 import skmtl  # noqa: E402
@@ -74,7 +75,7 @@ sphinx_gallery_conf = {
     "reference_url": {"skmtl": None},
     "download_all_examples": False,
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_gallery_order.ExampleOrder",  # linear models, then networks
     "show_memory": False,
     "plot_gallery": "True",
 }

@@ -70,26 +70,26 @@ print("best task weights:", search.best_params_["task_weights"],
 # ---------------------
 # Rows: the weight of ``t1``; columns: the weight of ``t2`` (``t0`` weighs 1). A task does well
 # where its own weight is at least as large as the others': raising ``w_t1`` buys ``t1`` the
-# trunk at the expense of ``t0`` and ``t2``. The mean over tasks (right) is highest where no task
-# dominates; the box marks the refitted weights.
+# trunk at the expense of ``t0`` and ``t2``. The mean over tasks (bottom right) is highest where
+# no task dominates; the box marks the refitted weights.
 shape = (len(weights), len(weights))  # the grid's order: w1 outer, w2 inner
 panels = [(f"$R^2$ of {t}", search.cv_results_[f"mean_test_{t}"]) for t in tasks]
 panels.append(("mean $R^2$ over tasks", search.cv_results_["mean_test_mean"]))
 best = np.unravel_index(search.best_index_, shape)
 
-fig, axes = plt.subplots(1, 4, figsize=(14, 3.8), layout="constrained")
-for ax, (title, scores) in zip(axes, panels, strict=True):
+fig, axes = plt.subplots(2, 2, figsize=(9, 8), layout="constrained")
+for ax, (title, scores) in zip(axes.flat, panels, strict=True):
     scores = scores.reshape(shape)
     image = ax.imshow(scores, cmap="viridis", vmin=0, vmax=1, origin="lower")
     for (i, j), value in np.ndenumerate(scores):
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
                 color="white" if value < 0.6 else "black")
     ax.add_patch(plt.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, lw=2.5,
                                edgecolor="tab:red"))
     ax.set_xticks(range(len(weights)), [f"{w:g}" for w in weights])
     ax.set_yticks(range(len(weights)), [f"{w:g}" for w in weights])
     ax.set_xlabel("weight of t2")
-    ax.set_title(title, fontsize=10)
-axes[0].set_ylabel("weight of t1")
+    ax.set_ylabel("weight of t1")
+    ax.set_title(title, fontsize=11)
 fig.colorbar(image, ax=axes, shrink=0.8, label="cross-validated $R^2$ (colours clipped at 0)")
 plt.show()

@@ -115,21 +115,22 @@ def report(out: dict, args) -> None:
     )
     print("parameters: " + ", ".join(f"{n} {counts[n]}" for n in names))
     print()
-    print("test MSE (mean over the two tasks), mean +- std over runs")
-    header = f"{'correlation':>11} | " + " | ".join(f"{n:>20}" for n in names) + " | runs"
+    print("test MSE (mean over the two tasks), mean +- std over runs [median]")
+    header = f"{'correlation':>11} | " + " | ".join(f"{n:>29}" for n in names) + " | runs"
     print(header)
     print("-" * len(header))
     for p in CORRELATIONS:
-        cells = [f"{np.mean(results[p, n]):9.3f} +- {np.std(results[p, n]):6.3f}" for n in names]
-        print(f"{p:>11.1f} | " + " | ".join(f"{c:>20}" for c in cells) + f" | {args.runs}")
+        r = {n: np.asarray(results[p, n]) for n in names}
+        cells = [f"{r[n].mean():9.3f} +- {r[n].std():6.3f} [{np.median(r[n]):6.3f}]" for n in names]
+        print(f"{p:>11.1f} | " + " | ".join(f"{c:>29}" for c in cells) + f" | {args.runs}")
     print()
-    print("degradation from correlation 1.0 (paired by run), mean +- std")
+    print("degradation from correlation 1.0 (paired by run), mean +- std [median]")
     for p in CORRELATIONS[1:]:
         cells = []
         for n in names:
             d = np.asarray(results[p, n]) - np.asarray(results[1.0, n])
-            cells.append(f"{d.mean():+9.3f} +- {d.std():6.3f}")
-        print(f"{p:>11.1f} | " + " | ".join(f"{c:>20}" for c in cells) + f" | {args.runs}")
+            cells.append(f"{d.mean():+9.3f} +- {d.std():6.3f} [{np.median(d):+6.3f}]")
+        print(f"{p:>11.1f} | " + " | ".join(f"{c:>29}" for c in cells) + f" | {args.runs}")
     d_sb = np.asarray(results[0.5, names[0]]) - np.asarray(results[1.0, names[0]])
     d_mm = np.asarray(results[0.5, names[1]]) - np.asarray(results[1.0, names[1]])
     wins = int(np.sum(d_mm < d_sb))

@@ -77,10 +77,11 @@ for name in ARCHITECTURES:
 # %%
 # Test loss against task correlation
 # ----------------------------------
-# When the two tasks are the same function (correlation 1.0) the shared bottom is at least as
-# good: it has one representation to fit and no gates to learn. As the correlation falls, its
-# test error grows more than MMoE's. Two seeds and a short training make this a noisy
-# picture; the benchmark's table, over ten runs, is in the architectures guide.
+# As the correlation falls, the shared bottom's test error grows (its one hidden layer must
+# now represent two different functions), MMoE's much less: each task's gate draws on the
+# experts it needs. (Here MMoE is also better at correlation 1.0, unlike in the paper; see the
+# guide.) Two seeds make this a noisy picture; the benchmark's table, over 20 runs, is in the
+# architectures guide.
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for name, marker in zip(ARCHITECTURES, "os"):
     ax.errorbar(

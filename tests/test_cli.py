@@ -332,3 +332,11 @@ def test_python_m_skmtl_quick_school_without_torch(tmp_path):
     assert 0.30 < scores["independent"] < 0.37 and 0.30 < scores["pooled"] < 0.37
     assert scores["mean_regularized"] > max(scores["independent"], scores["pooled"])
     assert elapsed < 120
+
+
+def test_infinite_feature_is_a_one_line_error(tmp_path, capsys):
+    path = tmp_path / "inf.csv"
+    path.write_text("a,b,y1,y2\n1,2,3,4\ninf,2,3,5\n2,3,4,6\n3,1,2,1\n4,2,1,3\n5,3,2,1\n")
+    assert main(["compare", str(path), "--targets", "y1", "y2", "--quick", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "feature column 'a'" in err[0]

@@ -197,8 +197,16 @@ class _CommandHelp(SphinxDirective):
         return [block]
 
 
+def _math_in_summaries(app, pagename, templatename, context, doctree):
+    # autosummary tables render a docstring's :math: as \( ... \) text, not as a math node, so
+    # Sphinx would leave MathJax out of a page (api.html) whose only maths is in such a table
+    if "\\(" in context.get("body", ""):
+        context["has_maths_elements"] = True
+
+
 def setup(app):
     app.add_directive("skmtl-help", _CommandHelp)
+    app.connect("html-page-context", _math_in_summaries, priority=400)  # before MathJax's hook
     app.connect("source-read", _on_source_read)
     app.connect("include-read", _on_include_read)
     app.connect("autodoc-process-docstring", _quote_type_names, priority=100)  # before numpydoc

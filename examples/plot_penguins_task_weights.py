@@ -22,8 +22,6 @@ per-task validation loss curves recorded in ``history_``.
 # %%
 # Data: a DataFrame of targets (a dict cannot be split by cross-validation)
 # -------------------------------------------------------------------------
-import tempfile
-from pathlib import Path
 
 import matplotlib
 
@@ -114,7 +112,4 @@ for w_mass, color in zip((0.1, 1.0, 10.0), ("tab:blue", "tab:orange", "tab:green
 axes[0].set_ylabel("loss")
 axes[0].legend()
 fig.tight_layout()
-
-out = Path(tempfile.gettempdir()) / "penguins_task_weights.png"
-fig.savefig(out, dpi=100)
-print(f"saved {out}")
+plt.show()

@@ -457,7 +457,7 @@ def _build_parser() -> argparse.ArgumentParser:
     o.add_argument(
         "--json",
         metavar="PATH",
-        help="write the results as JSON (schema: python -c 'import skmtl._cli; help(skmtl._cli)')",
+        help="write the results as JSON (the schema is on the 'skmtl compare' page of the docs)",
     )
     o.add_argument(
         "--plot",

@@ -439,8 +439,11 @@ class _SparseMixin:
         ``max_j ||(X_c' Y_c)_j|| / n``.
     {common}
     solver : {"auto", "working_set", "fista"}, default="auto"
-        ``"working_set"`` (what ``"auto"`` picks): accelerated proximal gradient on a growing set
-        of features, on their Gram matrix; ``"fista"``: on all features at once.
+        ``"working_set"`` (what ``"auto"`` picks): solve on a growing set of features (the
+        support and the worst violators of the optimality conditions) — with one design and no
+        missing label by blocked coordinate descent (on the Gram matrix of the working set when
+        it has fewer than ``2 n`` features), otherwise by accelerated proximal gradient;
+        ``"fista"``: accelerated proximal gradient on all features at once.
 
     Attributes
     ----------

@@ -1,10 +1,15 @@
 """Working sets for penalties that are separable over features (L2,1).
 
 The outer loop ranks every feature by its violation of the optimality conditions, keeps the
-current support plus the worst violators, and solves the problem restricted to those features with
-FISTA (on a Gram matrix for least squares, so an inner iteration costs ``O(k^2 n_tasks)`` for ``k``
-working features). It stops on the certificate of the full problem, computed from one full
-gradient per outer iteration.
+current support plus the worst violators, and solves the problem restricted to those features. It
+stops on the certificate of the full problem, computed from one full gradient per outer iteration.
+
+- L2,1 least squares with one design and no missing label (the case users benchmark against
+  ``MultiTaskLasso``) is handed to :func:`._bcd.bcd_working_set`: blocked coordinate descent on
+  the restricted problem, in Gram or data form.
+- Any other datafit (missing labels, the long layout, logistic) runs FISTA on the restricted
+  problem (on a Gram matrix for least squares, so an inner iteration costs ``O(k^2 n_tasks)``
+  for ``k`` working features).
 
 References
 ----------

@@ -46,8 +46,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skmtl._cli import bundled_problem  # the command's own code (private modules)
-from skmtl._compare import compare, format_table
+from skmtl.compare import bundled_problem, compare, format_table  # the code of `skmtl compare`
 from skmtl.datasets import load_school
 from skmtl.linear import MeanRegularizedRegressor
 from skmtl.model_selection import TaskStratifiedKFold

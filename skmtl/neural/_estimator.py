@@ -27,6 +27,19 @@ from .weighting import WEIGHTINGS, Weighting
 __all__ = ["MultiTaskEstimator"]
 
 
+def _target_scale(spec, Y: np.ndarray) -> dict:
+    """Mean and standard deviation of each regression target over its labelled samples (a
+    constant target keeps the scale 1)."""
+    scale = {}
+    for j, task in enumerate(spec.names):
+        if spec.types[task] != "regression":
+            continue
+        col = Y[:, j][~np.isnan(Y[:, j])].astype(np.float64)
+        std = float(col.std()) if col.size else 1.0
+        scale[task] = (float(col.mean()) if col.size else 0.0, std if std > 0 else 1.0)
+    return scale
+
+
 def _has_classification_task(est: MultiTaskEstimator) -> bool:
     # Unfitted: keep the method visible so that calling it raises NotFittedError.
     return not hasattr(est, "task_types_") or "classification" in est.task_types_.values()
@@ -103,6 +116,13 @@ class MultiTaskEstimator(BaseEstimator):
         instance such as ``CAGrad(c=0.4)`` (a copy is used). ``weighting__<param>`` keyword
         arguments set the strategy's parameters (``GridSearchCV`` can search them). The mean
         weight of each task per epoch is recorded in ``history_`` as ``weight_<task>``.
+    scale_targets : bool, default=False
+        Standardise every regression target (mean 0, variance 1 over its labelled training
+        samples) before training, and map predictions back. Recommended whenever regression
+        targets have large or different units (grams next to cross-entropies): the weighted sum
+        of losses, ``task_weights`` and ``lr`` then mean the same thing for every task. The
+        per-task losses in ``history_`` are then in standardised units. The scale is fitted by
+        ``fit`` and kept by ``partial_fit`` and warm starts.
     task_losses : dict, default=None
         Task name -> loss: ``"mse"``, ``"l1"``, ``"huber"``, ``"cross_entropy"``, a torch loss
         module (class or instance) or a callable ``loss(input, target)`` returning the mean loss.
@@ -155,6 +175,9 @@ class MultiTaskEstimator(BaseEstimator):
         Task name -> the weight used, for every task.
     classes_ : dict
         Classification task name -> ndarray of its classes.
+    target_scale_ : dict
+        Regression task name -> ``(mean, std)`` used to standardise it (``scale_targets=True``);
+        empty otherwise.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -208,6 +231,7 @@ class MultiTaskEstimator(BaseEstimator):
         "task_weights": [Mapping, None],
         "weighting": [StrOptions(set(WEIGHTINGS)), Weighting],
         "task_losses": [Mapping, None],
+        "scale_targets": ["boolean"],
         "optimizer": [callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -243,6 +267,7 @@ class MultiTaskEstimator(BaseEstimator):
         task_weights=None,
         weighting="fixed",
         task_losses=None,
+        scale_targets=False,
         optimizer=torch.optim.Adam,
         lr=1e-3,
         max_epochs=100,
@@ -270,6 +295,7 @@ class MultiTaskEstimator(BaseEstimator):
         self.task_weights = task_weights
         self.weighting = weighting
         self.task_losses = task_losses
+        self.scale_targets = scale_targets
         self.optimizer = optimizer
         self.lr = lr
         self.max_epochs = max_epochs
@@ -414,6 +440,14 @@ class MultiTaskEstimator(BaseEstimator):
         if continuing and not partial:
             continuing = architecture == self._architecture_
         Y = _targets.encode_targets(spec, targets)
+        if continuing and hasattr(self, "target_scale_"):
+            scale = self.target_scale_
+        else:
+            scale = _target_scale(spec, Y) if self.scale_targets else {}
+        for j, task in enumerate(spec.names):
+            if task in scale:
+                mean, std = scale[task]
+                Y[:, j] = (Y[:, j] - mean) / std
         Xt, Yt = as_features(X), torch.from_numpy(Y)
         if continuing:
             net = self.net_
@@ -452,6 +486,7 @@ class MultiTaskEstimator(BaseEstimator):
         self.task_types_ = dict(spec.types)
         self.task_weights_ = weights
         self.classes_ = dict(spec.classes)
+        self.target_scale_ = scale
         return self
 
     def _check_X(self, X, *, reset: bool):
@@ -495,6 +530,9 @@ class MultiTaskEstimator(BaseEstimator):
             values = torch.cat([chunk[task] for chunk in chunks]).detach().double().numpy()
             if self.task_types_[task] == "regression":
                 values = values.reshape(len(X))
+                if task in getattr(self, "target_scale_", {}):
+                    mean, std = self.target_scale_[task]
+                    values = values * std + mean
             bad = ~np.isfinite(values)
             if bad.any():
                 n_bad = int(bad.reshape(len(X), -1).any(axis=1).sum())

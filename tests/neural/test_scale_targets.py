@@ -1,0 +1,61 @@
+"""scale_targets: regression targets standardised for training, predictions in original units."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from skmtl import MultiTaskEstimator
+
+pytest.importorskip("skops")
+
+
+def _data(seed=0, n=300):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)).astype(np.float32)
+    mass = X @ np.array([1.0, -0.5, 0.3, 0.0]) + 0.1 * rng.normal(size=n)
+    label = np.where(X[:, 1] > 0, "a", "b").astype(object)
+    label[::7] = None
+    return X, mass, label
+
+
+def _est(**kw):
+    return MultiTaskEstimator(hidden_units=(16,), max_epochs=15, lr=0.01, batch_size=64,
+                              random_state=0, **kw)
+
+
+def test_predictions_are_equivariant_to_the_units_of_a_target():
+    """Training sees the same standardised targets, so y -> a y + b maps predictions the same
+    way, and the classification task is unaffected."""
+    X, mass, label = _data()
+    a = _est(scale_targets=True).fit(X, {"mass": mass, "label": label})
+    b = _est(scale_targets=True).fit(X, {"mass": 4000.0 + 900.0 * mass, "label": label})
+    pa, pb = a.predict(X), b.predict(X)
+    assert_allclose(pb["mass"], 4000.0 + 900.0 * pa["mass"], rtol=1e-5)
+    assert (pa["label"] == pb["label"]).all()
+    mean, std = b.target_scale_["mass"]
+    assert_allclose([mean, std], [np.mean(4000 + 900 * mass), np.std(4000 + 900 * mass)],
+                    rtol=1e-5)
+    assert "label" not in b.target_scale_
+
+
+def test_scaling_fixes_large_units():
+    X, mass, label = _data(1)
+    y = {"mass": 4000.0 + 900.0 * mass, "label": label}
+    raw = _est().fit(X, y).score_tasks(X, y)["mass"]
+    scaled = _est(scale_targets=True).fit(X, y).score_tasks(X, y)["mass"]
+    assert scaled > 0.9 > raw
+
+
+def test_scale_is_kept_by_partial_fit_and_persistence(tmp_path):
+    from skmtl.io import load, save
+
+    X, mass, label = _data(2)
+    est = _est(scale_targets=True).fit(X, {"mass": 10 * mass, "label": label})
+    scale = dict(est.target_scale_)
+    est.partial_fit(X[:50], {"mass": 10 * mass[:50] + 100.0, "label": label[:50]})
+    assert est.target_scale_ == scale
+    save(est, tmp_path / "m.skops")
+    loaded = load(tmp_path / "m.skops")
+    assert loaded.target_scale_ == scale
+    assert_allclose(loaded.predict(X)["mass"], est.predict(X)["mass"])
+    assert _est().fit(X, {"mass": mass, "label": label}).target_scale_ == {}

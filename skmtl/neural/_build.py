@@ -81,6 +81,11 @@ def build_net(
     callbacks = params["callbacks"]
     if isinstance(callbacks, list):
         callbacks = copy.deepcopy(callbacks)  # training mutates callbacks; keep the parameter
+    if params["verbose"] >= 2 and callbacks != "disable":
+        # verbose=2: skorch's per-batch progress bar (tqdm) besides the per-epoch table
+        from skorch.callbacks import ProgressBar
+
+        callbacks = [*(callbacks or []), ("progress_bar", ProgressBar())]
     return net_class()(
         module=module,
         criterion=MultiTaskLoss,

@@ -148,7 +148,8 @@ class MultiTaskEstimator(BaseEstimator):
         If True and the estimator was fitted on the same tasks, features and architecture,
         ``fit`` continues training the existing network for ``max_epochs`` more epochs.
     verbose : int, default=0
-        0 is silent; 1 prints skorch's per-epoch table (total and per-task losses).
+        0 is silent; 1 prints skorch's per-epoch table (total and per-task losses); 2 also
+        shows skorch's progress bar over the batches of each epoch (tqdm).
     device : str or torch.device, default="cpu"
         Torch device for training and prediction, e.g. ``"cuda"``.
     random_state : int, RandomState instance or None, default=None

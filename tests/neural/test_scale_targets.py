@@ -1,4 +1,4 @@
-"""scale_targets: regression targets standardised for training, predictions in original units."""
+"""scale_targets (regression targets standardised for training) and verbose=2."""
 
 import numpy as np
 import pytest
@@ -19,8 +19,9 @@ def _data(seed=0, n=300):
 
 
 def _est(**kw):
-    return MultiTaskEstimator(hidden_units=(16,), max_epochs=15, lr=0.01, batch_size=64,
-                              random_state=0, **kw)
+    params = {"hidden_units": (16,), "max_epochs": 15, "lr": 0.01, "batch_size": 64,
+              "random_state": 0, **kw}
+    return MultiTaskEstimator(**params)
 
 
 def test_predictions_are_equivariant_to_the_units_of_a_target():
@@ -59,3 +60,15 @@ def test_scale_is_kept_by_partial_fit_and_persistence(tmp_path):
     assert loaded.target_scale_ == scale
     assert_allclose(loaded.predict(X)["mass"], est.predict(X)["mass"])
     assert _est().fit(X, {"mass": mass, "label": label}).target_scale_ == {}
+
+
+def test_verbose_two_shows_a_progress_bar(capsys):
+    from skorch.callbacks import ProgressBar
+
+    X, mass, label = _data(3, n=64)
+    est = _est(verbose=2, max_epochs=2).fit(X, {"mass": mass, "label": label})
+    assert any(isinstance(cb, ProgressBar) for _, cb in est.net_.callbacks_)
+    out = capsys.readouterr()
+    assert "train_loss" in out.out  # the per-epoch table
+    quiet = _est(verbose=1, max_epochs=1).fit(X, {"mass": mass, "label": label})
+    assert not any(isinstance(cb, ProgressBar) for _, cb in quiet.net_.callbacks_)

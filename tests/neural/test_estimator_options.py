@@ -1,4 +1,4 @@
-"""scale_targets (regression targets standardised for training) and verbose=2."""
+"""Estimator options: scale_targets, verbose=2, skorch's Checkpoint callback."""
 
 import numpy as np
 import pytest
@@ -72,3 +72,22 @@ def test_verbose_two_shows_a_progress_bar(capsys):
     assert "train_loss" in out.out  # the per-epoch table
     quiet = _est(verbose=1, max_epochs=1).fit(X, {"mass": mass, "label": label})
     assert not any(isinstance(cb, ProgressBar) for _, cb in quiet.net_.callbacks_)
+
+
+def test_skorch_checkpoint_callback_saves_the_best_epoch(tmp_path):
+    from skorch.callbacks import Checkpoint
+
+    X, mass, label = _data(4, n=200)
+    y = {"mass": mass, "label": label}
+    cp = Checkpoint(dirname=str(tmp_path), monitor="valid_loss_best", f_optimizer=None,
+                    f_criterion=None, f_history=None)
+    est = _est(train_split=0.25, max_epochs=6, callbacks=[cp]).fit(X, y)
+    assert (tmp_path / "params.pt").exists()
+    hist = est.history_
+    best = min(range(len(hist)), key=lambda i: hist[i, "valid_loss"])
+    last_pred = est.predict(X)["mass"]
+    est.net_.load_params(f_params=str(tmp_path / "params.pt"))
+    restored = est.predict(X)["mass"]
+    assert np.all(np.isfinite(restored))
+    if best != len(hist) - 1:  # a strictly earlier best epoch gives other predictions
+        assert not np.allclose(restored, last_pred)

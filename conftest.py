@@ -12,3 +12,15 @@ def pytest_configure(config):
     except ImportError:  # the linear half is tested without torch too
         return
     torch.set_num_threads(1)
+
+
+try:  # hypothesis (fuzz tests): in CI the generated cases are fixed, so a run is reproducible
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    pass

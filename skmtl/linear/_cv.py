@@ -6,7 +6,6 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
@@ -112,6 +111,9 @@ class _PathCV(_RegressorBase):
         else:
             alphas = np.sort(np.asarray(self.alphas, dtype=float))[::-1]
         folds = self._splitter(X, y)
+        # imported here: folds in parallel only when fitting; importing skmtl.linear stays light
+        from sklearn.utils.parallel import Parallel, delayed
+
         mse = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_mse)(template, X, y, train, test, alphas) for train, test in folds
         )

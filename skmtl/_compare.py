@@ -159,6 +159,14 @@ def check_problem(problem: Problem, cv: int) -> None:
     need = max(int(np.ceil(cv / (1 - TEST_SIZE))) + 1, 4)
     if problem.n_features == 0:
         raise CompareError("no feature columns are left besides the targets and the task column")
+    features = np.asarray(problem.X[:, : problem.n_features], dtype=float)
+    bad = np.isinf(features) | (np.abs(np.nan_to_num(features)) > 1e100)
+    if bad.any():
+        name = problem.feature_names[int(np.flatnonzero(bad.any(axis=0))[0])]
+        raise CompareError(
+            f"feature column {name!r} holds an infinite or too large value (|x| > 1e100); "
+            "fix or drop it"
+        )
     if problem.layout == "long":
         codes = problem.task_codes()
         counts = np.bincount(codes, minlength=len(problem.tasks))

@@ -101,6 +101,7 @@ class _NeuralBase(BaseEstimator):
             max_epochs=_epochs(n_samples, batch, self.n_steps),
             optimizer__weight_decay=self.weight_decay,
             random_state=self.random_state,
+            scale_targets=True,  # regression targets standardised, predictions mapped back
             **kwargs,
         )
 
@@ -141,15 +142,10 @@ class NeuralWide(_NeuralBase):
     def fit(self, X, y):
         y = np.asarray(y, dtype=object)
         X = np.asarray(X, dtype=np.float32)
-        targets, self.centre_, self.scale_ = {}, {}, {}
+        targets = {}
         for j, kind in enumerate(self.task_types):
             col = y[:, j]
-            if kind == "regression":
-                col = col.astype(float)
-                self.centre_[j] = float(np.nanmean(col))
-                self.scale_[j] = float(np.nanstd(col)) or 1.0
-                col = (col - self.centre_[j]) / self.scale_[j]
-            targets[f"t{j}"] = col
+            targets[f"t{j}"] = col.astype(float) if kind == "regression" else col
         types = {f"t{j}": kind for j, kind in enumerate(self.task_types)}
         with torch_threads(self.threads):
             self.model_ = self._estimator(
@@ -163,9 +159,7 @@ class NeuralWide(_NeuralBase):
         out = np.empty((len(X), len(self.task_types)), dtype=object)
         for j, kind in enumerate(self.task_types):
             col = pred[f"t{j}"]
-            if kind == "regression":
-                col = np.asarray(col, dtype=float) * self.scale_[j] + self.centre_[j]
-            out[:, j] = col
+            out[:, j] = np.asarray(col, dtype=float) if kind == "regression" else col
         return out
 
 
@@ -208,12 +202,7 @@ class NeuralLong(_NeuralBase):
     def fit(self, X, y):
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y)
-        if self.task_type == "regression":
-            y = y.astype(float)
-            self.centre_, self.scale_ = float(y.mean()), float(y.std()) or 1.0
-            y = (y - self.centre_) / self.scale_
-        else:
-            y = y.astype(object)
+        y = y.astype(float) if self.task_type == "regression" else y.astype(object)
         with torch_threads(self.threads):
             self.model_ = self._estimator(
                 len(X),
@@ -227,6 +216,4 @@ class NeuralLong(_NeuralBase):
     def predict(self, X):
         with torch_threads(self.threads):
             pred = np.asarray(self.model_.predict(np.asarray(X, dtype=np.float32))["y"])
-        if self.task_type == "regression":
-            return pred.astype(float) * self.scale_ + self.centre_
-        return pred
+        return pred.astype(float) if self.task_type == "regression" else pred

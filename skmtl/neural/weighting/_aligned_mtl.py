@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ._base import GradientWeighting
-from ._utils import gramian_to_numpy, store_weights
+from ._utils import gramian_to_numpy, preference_vector, store_weights
 
 __all__ = ["AlignedMTL", "balance_transformation"]
 
@@ -83,10 +83,5 @@ class AlignedMTL(GradientWeighting):
     ) -> torch.Tensor:
         G = gramian_to_numpy(gramian)
         T = len(G)
-        if self.pref_vector is None:
-            p = np.full(T, 1.0 / T)
-        else:
-            p = np.asarray(self.pref_vector, dtype=np.float64).reshape(-1)
-            if p.shape != (T,):
-                raise ValueError(f"pref_vector has {p.size} entries, expected one per task ({T})")
+        p = preference_vector(self.pref_vector, T)
         return store_weights(self, balance_transformation(G) @ p, gramian)

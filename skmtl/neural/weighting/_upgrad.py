@@ -6,7 +6,12 @@ import numpy as np
 import torch
 
 from ._base import GradientWeighting
-from ._utils import gramian_to_numpy, project_to_dual_cone, store_weights
+from ._utils import (
+    gramian_to_numpy,
+    preference_vector,
+    project_to_dual_cone,
+    store_weights,
+)
 
 __all__ = ["UPGrad"]
 
@@ -64,11 +69,6 @@ class UPGrad(GradientWeighting):
     ) -> torch.Tensor:
         G = gramian_to_numpy(gramian)
         T = len(G)
-        if self.pref_vector is None:
-            p = np.full(T, 1.0 / T)
-        else:
-            p = np.asarray(self.pref_vector, dtype=np.float64).reshape(-1)
-            if p.shape != (T,):
-                raise ValueError(f"pref_vector has {p.size} entries, expected one per task ({T})")
+        p = preference_vector(self.pref_vector, T)
         V = project_to_dual_cone(G, np.diag(p))
         return store_weights(self, V.sum(axis=0), gramian)

@@ -62,6 +62,17 @@ def store_weights(strategy, w: np.ndarray, like: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def preference_vector(pref_vector, T: int) -> np.ndarray:
+    """The task preference of Aligned-MTL and UPGrad: uniform ``1/T`` when None, else checked to
+    hold one entry per task."""
+    if pref_vector is None:
+        return np.full(T, 1.0 / T)
+    p = np.asarray(pref_vector, dtype=np.float64).reshape(-1)
+    if p.shape != (T,):
+        raise ValueError(f"pref_vector has {p.size} entries, expected one per task ({T})")
+    return p
+
+
 def normalize_gramian(G: np.ndarray) -> tuple[np.ndarray, float]:
     """``(G / s, s)`` with ``s`` the largest squared gradient norm (``s = 0``: all gradients zero).
 

@@ -223,10 +223,6 @@ def resolve_n_clusters(n_clusters, n_tasks):
 class _ClusteredMixin:
     def _penalty(self, n_tasks, widths):
         width = check_equal_widths(widths, type(self).__name__)
-        if not np.isfinite(self.coupling):
-            raise ValueError(
-                f"coupling must be finite for {type(self).__name__}, got {self.coupling!r}."
-            )
         k = resolve_n_clusters(self.n_clusters, n_tasks)
         return ClusteredPenalty(self.alpha, self.coupling, k, n_tasks, width)
 

@@ -126,10 +126,6 @@ def task_correlation(Omega):
 class _TaskRelationMixin:
     def _penalty(self, n_tasks, widths):
         width = check_equal_widths(widths, type(self).__name__)
-        if not np.isfinite(self.coupling):
-            raise ValueError(
-                f"coupling must be finite for {type(self).__name__}, got {self.coupling!r}."
-            )
         return TaskRelationPenalty(self.alpha, self.coupling, n_tasks, width)
 
     def _solve(self, datafit, penalty, W0, b0):

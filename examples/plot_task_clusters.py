@@ -1,7 +1,7 @@
 """
-=======================================================
+===========================================
 Clustered MTL: which tasks belong together?
-=======================================================
+===========================================
 
 :class:`skmtl.linear.ClusteredRegressor` learns, together with the coefficients, a task
 similarity matrix :math:`M` (T x T) of the convex clustered MTL relaxation (Jacob, Bach & Vert
@@ -39,7 +39,7 @@ X_train, X_test, Y_train, Y_test = X[:80], X[80:], Y[:80], Y[80:]
 
 # %%
 # Fit, and compare with one cluster known in advance (mean regularisation)
-# -----------------------------------------------------------------------
+# ------------------------------------------------------------------------
 model = ClusteredRegressor(alpha=0.01, coupling=1.0, n_clusters=4, random_state=0)
 model.fit(X_train, Y_train)
 print("adjusted Rand index of the learned clusters:",

@@ -21,9 +21,10 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import _ClassifierBase, _RegressorBase
-from ._estimators import _doc
-from ._solvers._fenchel import structured_rule
+from . import _family
+from ._family import Param, make_family
+from ._penalties import SMOOTH, Penalty
+from ._solvers._fenchel import CONJUGATE, structured_rule
 from ._solvers._smooth import accelerated_gradient
 
 # ----------------------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def cluster_eigenvalues(sigma, eta, n_clusters, n_tasks, coupling_zero=False):
     return m, 0.0
 
 
-class ClusteredPenalty:
+class ClusteredPenalty(Penalty):
     """``P(W) = min_M 1/2 alpha (alpha + coupling) tr(W (alpha I + coupling M)^-1 W')`` over
     ``tr M = n_clusters, 0 <= M <= I`` (``M`` acts on tasks: ``M (x) I_K`` on the class blocks).
 
@@ -109,7 +110,7 @@ class ClusteredPenalty:
     :meth:`cluster_matrix`; :meth:`cluster_labels` turns it into one label per task.
     """
 
-    capabilities = frozenset({"smooth", "conjugate"})
+    capabilities = frozenset({SMOOTH, CONJUGATE})
 
     def __init__(self, alpha, coupling, n_clusters, n_tasks, width=1):
         self.alpha = float(alpha)
@@ -220,271 +221,169 @@ def resolve_n_clusters(n_clusters, n_tasks):
     return int(n_clusters)
 
 
-class _ClusteredMixin:
-    def _penalty(self, n_tasks, widths):
-        width = check_equal_widths(widths, type(self).__name__)
-        k = resolve_n_clusters(self.n_clusters, n_tasks)
-        return ClusteredPenalty(self.alpha, self.coupling, k, n_tasks, width)
+def _clustered_penalty(p, n_tasks, widths):
+    width = check_equal_widths(widths, "Clustered MTL")
+    k = resolve_n_clusters(p.n_clusters, n_tasks)
+    return ClusteredPenalty(p.alpha, p.coupling, k, n_tasks, width)
+
+
+class StructuredFit:
+    """Mixin of the task-structure families: solve with the family's solver (``_solver``: a
+    function like :func:`._solvers._fista.fista`) stopped on :func:`structured_rule`, and store
+    the penalty's auxiliary variable (``_set_structure(penalty, W)``) with the fit."""
+
+    _solver = staticmethod(accelerated_gradient)
 
     def _solve(self, datafit, penalty, W0, b0):
         rule, name, threshold = structured_rule(
             datafit, penalty, self.tol, is_classifier=self._is_classifier
         )
         self._threshold_ = threshold
-        W, b, n_iter, crit, ok = accelerated_gradient(
+        W, b, n_iter, crit, ok = self._solver(
             datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter
         )
         return W, b, n_iter, crit, ok, name
 
     def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
         super()._set_fitted(W, b, meta, n_iter, crit, rule_name)
-        penalty = self._penalty(meta["n_tasks"], meta["widths"])
+        self._set_structure(self._penalty(meta["n_tasks"], meta["widths"]), W)
+
+
+class _ClusteredFit(StructuredFit):
+    def _set_structure(self, penalty, W):
         M = penalty.cluster_matrix(W)
         self.n_clusters_ = penalty.n_clusters
         self.task_similarity_ = M
         self.task_clusters_ = penalty.cluster_labels(M, self.random_state)
 
 
-_CLUSTER_PARAMS = {
-    "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
-    "coupling": [Interval(numbers.Real, 0, None, closed="left")],
-    "n_clusters": [None, Interval(numbers.Integral, 1, None, closed="left")],
-    "random_state": ["random_state"],
-}
-
-_CLUSTER_MATH = r"""Minimises, jointly over the coefficients and a task-similarity matrix
-    :math:`M` (T x T),
-
-    .. math:: f(W, b) + \frac{\alpha(\alpha + \text{coupling})}{2}
-              \operatorname{tr}\big(W (\alpha I + \text{coupling}\, M)^{-1} W^\top\big)
-              \quad\text{s.t.}\quad \operatorname{tr} M = k,\; 0 \preceq M \preceq I,
-
-    where :math:`k` = ``n_clusters``, """
-
-_CLUSTER_STORY = r"""When :math:`M` is the projection on :math:`k` clusters of tasks
-    (:math:`M = \sum_c 1_c 1_c^\top / |c|`) the penalty is
-    :math:`\frac{\alpha}{2} \|W\|_F^2 + \frac{\text{coupling}}{2} \sum_t \|w_t - \bar w_{c(t)}\|^2`,
-    mean regularisation within each cluster; the convex relaxation lets :math:`M` range over
-    :math:`0 \preceq M \preceq I` and learns it with the coefficients. ``n_clusters = n_tasks``
-    forces :math:`M = I` (independent ridge tasks); with ``n_clusters = 1``, :math:`M = 11^\top/T`
-    is feasible and gives :class:`MeanRegularized{kind}`'s objective, so the optimum is at most
-    that one. ``alpha > 0`` is required: as ``alpha -> 0`` the relaxation collapses
-    (:math:`M = (k/T) I` drives the penalty to 0).
-
-    For a task with :math:`K > 2` classes :math:`M` acts on whole tasks (:math:`M \otimes I_K`
-    on its class blocks); all tasks must then have the same number of outputs."""
-
-_CLUSTER_PARAM_DOC = """alpha : float, default=1.0
-        Overall ridge strength, > 0.
-    coupling : float, default=1.0
-        How hard the tasks of a cluster are pulled together (finite, >= 0; ``0`` gives
-        independent ridge tasks).
-    n_clusters : int or None, default=None
-        Trace of :math:`M`, the (relaxed) number of clusters, between 1 and the number of tasks.
-        ``None``: ``max(1, round(sqrt(n_tasks / 2)))`` (1 for up to 4 tasks), in
-        ``n_clusters_``.
-    {common}
-    random_state : int, RandomState instance or None, default=None
-        Seeds the k-means that turns :math:`M` into ``task_clusters_``."""
-
-_CLUSTER_ATTR_DOC = """task_similarity_ : ndarray of shape (n_tasks, n_tasks)
-        The learned :math:`M` (symmetric, eigenvalues in [0, 1], trace ``n_clusters_``).
-    task_clusters_ : ndarray of shape (n_tasks,)
-        One cluster label per task (0 .. ``n_clusters_ - 1``, in order of first appearance):
-        k-means on the rows of :math:`M^{1/2}` restricted to its ``n_clusters_`` leading
-        eigenvectors, rows scaled to unit length (spectral clustering of :math:`M`).
-    n_clusters_ : int
-        The number of clusters used (``n_clusters``, or the rule above when None)."""
-
-_CLUSTER_NOTES = r"""For fixed :math:`W`, with :math:`W^\top W = V \operatorname{diag}(s) V^\top`,
-    the optimal :math:`M` is :math:`V \operatorname{diag}(m) V^\top`,
-    :math:`m_i = \operatorname{clip}(\sqrt{s_i/\nu} - \eta, 0, 1)`,
-    :math:`\eta = \alpha/\text{coupling}`, :math:`\nu` such that :math:`\sum_i m_i = k` (found
-    exactly on the piecewise-linear path; when :math:`\operatorname{rank} W < k`, :math:`m = 1`
-    on the range of :math:`W^\top W` and the remaining trace is spread over its null space).
-    Eliminating :math:`M` leaves a C^1, :math:`\alpha`-strongly convex penalty with gradient
-    :math:`\alpha(\alpha + \text{coupling}) W (\alpha I + \text{coupling}\, M^*)^{-1}`, minimised
-    by accelerated gradient with backtracking and adaptive restart (no alternation, no
-    prox). """
-
-_NOTES_REG = """The solver stops on the exact duality gap (the conjugate of the penalty has
-    a closed form, by Ky Fan's theorem) below ``tol * sum_t ||y_t - mean(y_t)||^2 / n_t``, stored
-    in ``dual_gap_``. Hitting ``max_iter`` first raises a
-    :class:`~sklearn.exceptions.ConvergenceWarning`."""
-
-_NOTES_CLF = """The solver stops when the norm of the gradient (coefficients and intercepts)
-    falls below ``tol`` times its norm at zero. Hitting ``max_iter`` first raises a
-    :class:`~sklearn.exceptions.ConvergenceWarning`."""
-
-_REFS = """L. Jacob, F. Bach and J.-P. Vert. Clustered multi-task learning: a convex
-    formulation. NIPS 2008.
-    J. Zhou, J. Chen and J. Ye. Clustered multi-task learning via alternating structure
-    optimization. NIPS 2011 (MALSAR's ``Least_CMTL``)."""
+def stops_on_gap(regressor, note):
+    """The regressor stops on the Fenchel duality gap (:func:`structured_rule`), not on the
+    proximal-gradient norm that :func:`make_family` describes for a penalty without
+    ``"duality_gap"``: put ``note`` in its place."""
+    regressor.__doc__ = regressor.__doc__.replace(_family._NOTES_PROX, note)
+    return regressor
 
 
-def _fill(template, **pieces):
-    for key, text in pieces.items():
-        template = template.replace("{" + key + "}", text)
-    return template
+_CLUSTER_ATTRS = """task_similarity_ : ndarray of shape (n_tasks, n_tasks)
+    The learned :math:`M` (symmetric, eigenvalues in [0, 1], trace ``n_clusters_``).
+task_clusters_ : ndarray of shape (n_tasks,)
+    One cluster label per task (0 .. ``n_clusters_ - 1``, in order of first appearance):
+    k-means on the rows of :math:`M^{1/2}` restricted to its ``n_clusters_`` leading
+    eigenvectors, rows scaled to unit length (spectral clustering of :math:`M`).
+n_clusters_ : int
+    The number of clusters used (``n_clusters``, or the rule above when None)."""
 
+ClusteredRegressor, ClusteredClassifier = make_family(
+    "Clustered",
+    penalty=ClusteredPenalty,
+    build=_clustered_penalty,
+    mixin=_ClusteredFit,
+    alpha=Param(
+        "alpha", 1.0, [Interval(numbers.Real, 0, None, closed="neither")],
+        "Overall ridge strength, > 0.", positional=True,
+    ),
+    params=[
+        Param(
+            "coupling", 1.0, [Interval(numbers.Real, 0, None, closed="left")],
+            "How hard the tasks of a cluster are pulled together (finite, >= 0; ``0`` gives "
+            "independent ridge tasks).", positional=True,
+        ),
+        Param(
+            "n_clusters", None, [None, Interval(numbers.Integral, 1, None, closed="left")],
+            """Trace of :math:`M`, the (relaxed) number of clusters, between 1 and the number of
+tasks. ``None``: ``max(1, round(sqrt(n_tasks / 2)))`` (1 for up to 4 tasks), in
+``n_clusters_``.""",
+            type_doc="int or None",
+        ),
+        Param(
+            "random_state", None, ["random_state"],
+            "Seeds the k-means that turns :math:`M` into ``task_clusters_``.",
+            type_doc="int, RandomState instance or None",
+        ),
+    ],
+    summary={
+        "regressor": "Multi-task ridge regression with learned clusters of tasks (convex "
+        "clustered MTL).",
+        "classifier": "Multi-task logistic regression with learned clusters of tasks (convex "
+        "clustered MTL).",
+    },
+    objective=r"""f(W, b) + \frac{\alpha(\alpha + \text{coupling})}{2}
+          \operatorname{tr}\big(W (\alpha I + \text{coupling}\, M)^{-1} W^\top\big)
+          \quad\text{over } W, b, M:\;
+          \operatorname{tr} M = k,\; 0 \preceq M \preceq I,""",
+    description={
+        kind: r"""Here :math:`k` = ``n_clusters``. When :math:`M` is the projection on :math:`k`
+clusters of tasks (:math:`M = \sum_c 1_c 1_c^\top / |c|`) the penalty is
+:math:`\frac{\alpha}{2} \|W\|_F^2 + \frac{\text{coupling}}{2} \sum_t \|w_t - \bar w_{c(t)}\|^2`,
+mean regularisation within each cluster; the convex relaxation (Jacob, Bach & Vert 2008) lets
+:math:`M` range over :math:`0 \preceq M \preceq I` and learns it with the coefficients.
+``n_clusters = n_tasks`` forces :math:`M = I` (independent ridge tasks); with
+``n_clusters = 1``, :math:`M = 11^\top/T` is feasible and gives :class:`MeanRegularized"""
+        + name + r"""`'s objective, so the optimum is at most that one. ``alpha > 0`` is
+required: as ``alpha -> 0`` the relaxation collapses (:math:`M = (k/T) I` drives the penalty
+to 0). This is MALSAR's ``Least_CMTL`` objective :math:`c\,\operatorname{tr}(W (\eta I +
+M)^{-1} W^\top)` with :math:`\eta = \alpha/\text{coupling}`, :math:`c = \text{coupling}\,
+\eta (1 + \eta)`, written so that it stays finite at ``coupling = 0``.
 
-_PIECES = dict(
-    math=_CLUSTER_MATH, params=_CLUSTER_PARAM_DOC, cattrs=_CLUSTER_ATTR_DOC,
-    cnotes=_CLUSTER_NOTES, refs=_REFS,
+For a task with :math:`K > 2` classes :math:`M` acts on whole tasks (:math:`M \otimes I_K`
+on its class blocks); all tasks must then have the same number of outputs."""
+        for kind, name in [("regressor", "Regressor"), ("classifier", "Classifier")]
+    },
+    attributes={
+        "regressor": _family._GAP_ATTR + "\n" + _CLUSTER_ATTRS,
+        "classifier": _CLUSTER_ATTRS,
+    },
+    see_also={
+        "regressor": """MeanRegularizedRegressor : one cluster, known in advance.
+TaskRelationRegressor : learned task covariance, negative relations allowed.""",
+        "classifier": """MeanRegularizedClassifier : one cluster, known in advance.
+TaskRelationClassifier : learned task covariance, negative relations allowed.""",
+    },
+    notes=r"""For fixed :math:`W`, with :math:`W^\top W = V \operatorname{diag}(s) V^\top`, the
+optimal :math:`M` is :math:`V \operatorname{diag}(m) V^\top`,
+:math:`m_i = \operatorname{clip}(\sqrt{s_i/\nu} - \eta, 0, 1)`,
+:math:`\eta = \alpha/\text{coupling}`, :math:`\nu` such that :math:`\sum_i m_i = k` (found
+exactly on the piecewise-linear path; when :math:`\operatorname{rank} W < k`, :math:`m = 1`
+on the range of :math:`W^\top W` and the remaining trace is spread over its null space).
+Eliminating :math:`M` leaves a C^1, :math:`\alpha`-strongly convex penalty with gradient
+:math:`\alpha(\alpha + \text{coupling}) W (\alpha I + \text{coupling}\, M^*)^{-1}`, minimised
+by accelerated gradient with backtracking and adaptive restart (no alternation, no prox).""",
+    references="""L. Jacob, F. Bach and J.-P. Vert. Clustered multi-task learning: a convex
+formulation. NIPS 2008.
+
+J. Zhou, J. Chen and J. Ye. Clustered multi-task learning via alternating structure
+optimization. NIPS 2011 (MALSAR's ``Least_CMTL``).""",
+    examples={
+        "regressor": """>>> import numpy as np
+>>> from skmtl.linear import ClusteredRegressor
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(100, 5))
+>>> centres = rng.normal(size=(2, 5))
+>>> W = centres[[0, 0, 0, 1, 1, 1]] + 0.05 * rng.normal(size=(6, 5))
+>>> Y = X @ W.T + 0.1 * rng.normal(size=(100, 6))
+>>> model = ClusteredRegressor(alpha=0.01, coupling=1.0, n_clusters=2, random_state=0)
+>>> model.fit(X, Y).task_clusters_
+array([0, 0, 0, 1, 1, 1])
+>>> np.round(np.trace(model.task_similarity_), 6)
+np.float64(2.0)""",
+        "classifier": """>>> import numpy as np
+>>> from skmtl.linear import ClusteredClassifier
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(300, 4))
+>>> w = [X[:, 0], X[:, 0], X[:, 1], X[:, 1]]   # two pairs of alike tasks
+>>> Y = np.column_stack([(z + 0.3 * rng.normal(size=300) > 0) for z in w]).astype(int)
+>>> clf = ClusteredClassifier(alpha=0.01, coupling=0.5, n_clusters=2, random_state=0)
+>>> clf.fit(X, Y).task_clusters_
+array([0, 0, 1, 1])""",
+    },
 )
-
-
-@_doc(_fill(r"""Multi-task ridge regression with learned clusters of tasks (convex clustered MTL).
-
-    {math}{reg}
-
-    {story}
-
-    Parameters
-    ----------
-    {params}
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_tasks, n_features) or (n_features,)
-        Coefficients, one row per task.
-    intercept_ : ndarray of shape (n_tasks,) or float
-        Intercepts.
-    dual_gap_ : float
-        Duality gap at the solution.
-    {cattrs}
-    {attrs}
-
-    See Also
-    --------
-    MeanRegularizedRegressor : one cluster, known in advance.
-    TaskRelationRegressor : learned task covariance, negative relations allowed.
-
-    Notes
-    -----
-    {cnotes}{notes}
-
-    References
-    ----------
-    {refs}
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.linear import ClusteredRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(100, 5))
-    >>> centres = rng.normal(size=(2, 5))
-    >>> W = centres[[0, 0, 0, 1, 1, 1]] + 0.05 * rng.normal(size=(6, 5))
-    >>> Y = X @ W.T + 0.1 * rng.normal(size=(100, 6))
-    >>> model = ClusteredRegressor(alpha=0.01, coupling=1.0, n_clusters=2, random_state=0)
-    >>> model.fit(X, Y).task_clusters_
-    array([0, 0, 0, 1, 1, 1])
-    >>> np.round(np.trace(model.task_similarity_), 6)
-    np.float64(2.0)
-""", **_PIECES, story=_CLUSTER_STORY.replace("{kind}", "Regressor"), notes=_NOTES_REG))
-class ClusteredRegressor(_ClusteredMixin, _RegressorBase):
-    _parameter_constraints = {**_RegressorBase._parameter_constraints, **_CLUSTER_PARAMS}
-
-    def __init__(
-        self,
-        alpha=1.0,
-        coupling=1.0,
-        *,
-        n_clusters=None,
-        fit_intercept=True,
-        task_column=None,
-        tol=1e-4,
-        max_iter=5000,
-        warm_start=False,
-        random_state=None,
-    ):
-        self.alpha = alpha
-        self.coupling = coupling
-        self.n_clusters = n_clusters
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-        self.random_state = random_state
-
-
-@_doc(_fill(r"""Multi-task logistic regression with learned clusters of tasks (convex clustered
-    MTL).
-
-    {math}{clf}
-
-    {story}
-
-    Parameters
-    ----------
-    {params}
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_outputs, n_features)
-        Coefficients: one row per binary task, ``K_t`` consecutive rows for a task with
-        ``K_t > 2`` classes.
-    intercept_ : ndarray of shape (n_outputs,)
-        Intercepts.
-    classes_ : ndarray or list of ndarray
-        Class labels (one array for one task or the long layout, one per task otherwise).
-    task_classes_ : list of ndarray
-        Long layout only: the classes each task saw in fit.
-    {cattrs}
-    {attrs}
-
-    See Also
-    --------
-    MeanRegularizedClassifier : one cluster, known in advance.
-    TaskRelationClassifier : learned task covariance, negative relations allowed.
-
-    Notes
-    -----
-    {cnotes}{notes}
-
-    References
-    ----------
-    {refs}
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.linear import ClusteredClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 4))
-    >>> w = [X[:, 0], X[:, 0], X[:, 1], X[:, 1]]   # two pairs of alike tasks
-    >>> Y = np.column_stack([(z + 0.3 * rng.normal(size=300) > 0) for z in w]).astype(int)
-    >>> clf = ClusteredClassifier(alpha=0.01, coupling=0.5, n_clusters=2, random_state=0)
-    >>> clf.fit(X, Y).task_clusters_
-    array([0, 0, 1, 1])
-""", **_PIECES, story=_CLUSTER_STORY.replace("{kind}", "Classifier"), notes=_NOTES_CLF))
-class ClusteredClassifier(_ClusteredMixin, _ClassifierBase):
-    _parameter_constraints = {**_ClassifierBase._parameter_constraints, **_CLUSTER_PARAMS}
-
-    def __init__(
-        self,
-        alpha=1.0,
-        coupling=1.0,
-        *,
-        n_clusters=None,
-        fit_intercept=True,
-        task_column=None,
-        tol=1e-4,
-        max_iter=5000,
-        warm_start=False,
-        random_state=None,
-    ):
-        self.alpha = alpha
-        self.coupling = coupling
-        self.n_clusters = n_clusters
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-        self.random_state = random_state
+ClusteredRegressor = stops_on_gap(ClusteredRegressor, """The solver stops on the exact duality gap
+(the conjugate of the penalty has a closed form, by Ky Fan's theorem:
+:math:`P^*(V) = (\\alpha\\|V\\|^2 + \\text{coupling}\\,\\lambda_{1..k}(V^\\top V)) /
+(2\\alpha(\\alpha + \\text{coupling}))`) below ``tol * sum_t ||y_t - mean(y_t)||^2 / n_t``,
+stored in ``dual_gap_``. Hitting ``max_iter`` first raises a
+:class:`~sklearn.exceptions.ConvergenceWarning`.""")
 
 
 __all__ = ["ClusteredClassifier", "ClusteredPenalty", "ClusteredRegressor"]

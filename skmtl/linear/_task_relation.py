@@ -23,10 +23,18 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import _ClassifierBase, _RegressorBase
-from ._clustered import _fill, check_equal_widths, from_task_matrix, task_spectrum, to_task_matrix
-from ._estimators import _doc
-from ._solvers._fenchel import structured_rule
+from . import _family
+from ._clustered import (
+    StructuredFit,
+    check_equal_widths,
+    from_task_matrix,
+    stops_on_gap,
+    task_spectrum,
+    to_task_matrix,
+)
+from ._family import Param, make_family
+from ._penalties import Penalty
+from ._solvers._fenchel import CONJUGATE
 from ._solvers._fista import fista
 
 
@@ -42,16 +50,16 @@ def _shrink(v, tau_c, denom):
     return np.maximum(v - tau_c * S[n - 1], 0.0) / denom
 
 
-class TaskRelationPenalty:
+class TaskRelationPenalty(Penalty):
     """``P(W) = alpha/2 ||W||_F^2 + coupling/2 ||W||_*^2``, the MTRL penalty with ``Omega``
     eliminated (the trace norm of the task matrix: one column per task, the class blocks of a
     multiclass task stacked).
 
-    Declares ``"prox"`` (closed form on the singular values) and ``"conjugate"``
+    Its ``prox`` has a closed form on the singular values; it declares ``"conjugate"``
     (``conjugate(V)``, for the duality gap). The auxiliary variable is :meth:`task_covariance`.
     """
 
-    capabilities = frozenset({"prox", "conjugate"})
+    capabilities = frozenset({CONJUGATE})
 
     def __init__(self, alpha, coupling, n_tasks, width=1):
         self.alpha = float(alpha)
@@ -123,229 +131,105 @@ def task_correlation(Omega):
     return np.clip(C, -1.0, 1.0)
 
 
-class _TaskRelationMixin:
-    def _penalty(self, n_tasks, widths):
-        width = check_equal_widths(widths, type(self).__name__)
-        return TaskRelationPenalty(self.alpha, self.coupling, n_tasks, width)
+def _relation_penalty(p, n_tasks, widths):
+    width = check_equal_widths(widths, "Task-relation learning")
+    return TaskRelationPenalty(p.alpha, p.coupling, n_tasks, width)
 
-    def _solve(self, datafit, penalty, W0, b0):
-        rule, name, threshold = structured_rule(
-            datafit, penalty, self.tol, is_classifier=self._is_classifier
-        )
-        self._threshold_ = threshold
-        W, b, n_iter, crit, ok = fista(
-            datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter
-        )
-        return W, b, n_iter, crit, ok, name
 
-    def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
-        super()._set_fitted(W, b, meta, n_iter, crit, rule_name)
-        penalty = self._penalty(meta["n_tasks"], meta["widths"])
+class _TaskRelationFit(StructuredFit):
+    _solver = staticmethod(fista)
+
+    def _set_structure(self, penalty, W):
         Omega = penalty.task_covariance(W)
         self.task_covariance_ = Omega
         self.task_correlation_ = task_correlation(Omega)
 
 
-_RELATION_PARAMS = {
-    "coupling": [Interval(numbers.Real, 0, None, closed="left")],
-}
+_RELATION_ATTRS = """task_covariance_ : ndarray of shape (n_tasks, n_tasks)
+    The learned :math:`\\Omega^*` (positive semi-definite, trace 1; ``I / n_tasks`` when all
+    coefficients are zero).
+task_correlation_ : ndarray of shape (n_tasks, n_tasks)
+    :math:`\\Omega_{st} / \\sqrt{\\Omega_{ss} \\Omega_{tt}}`. A task whose coefficients are all
+    zero has :math:`\\Omega_{tt} = 0`: its correlation is 0 with every other task and 1 with
+    itself."""
 
-_PIECES = dict(
-    math=r"""Minimises, jointly over the coefficients and a task covariance :math:`\Omega`
-    (T x T),
+TaskRelationRegressor, TaskRelationClassifier = make_family(
+    "TaskRelation",
+    penalty=TaskRelationPenalty,
+    build=_relation_penalty,
+    mixin=_TaskRelationFit,
+    alpha=Param("alpha", 1.0, None, "Ridge strength, >= 0.", positional=True),
+    params=[
+        Param(
+            "coupling", 1.0, [Interval(numbers.Real, 0, None, closed="left")],
+            "Strength of the task-relation term (finite, >= 0).", positional=True,
+        ),
+    ],
+    summary={
+        "regressor": "Multi-task ridge regression with a learned task covariance (multi-task "
+        "relationship learning).",
+        "classifier": "Multi-task logistic regression with a learned task covariance "
+        "(multi-task relationship learning).",
+    },
+    objective=r"""f(W, b) + \frac{\alpha}{2} \|W\|_F^2
+          + \frac{\text{coupling}}{2} \operatorname{tr}(W \Omega^{+} W^\top)
+          \quad\text{over } W, b, \Omega:\; \Omega \succeq 0,\; \operatorname{tr} \Omega = 1""",
+    description=r"""(:math:`W` in the range of :math:`\Omega`). For fixed :math:`W` the optimal
+covariance is :math:`\Omega^* = (W^\top W)^{1/2} / \operatorname{tr}(W^\top W)^{1/2}`, and the
+coupling term becomes :math:`\frac{\text{coupling}}{2} \|W\|_*^2` (squared trace norm): the
+problem is the convex
 
-    .. math:: f(W, b) + \frac{\alpha}{2} \|W\|_F^2
-              + \frac{\text{coupling}}{2} \operatorname{tr}(W \Omega^{+} W^\top)
-              \quad\text{s.t.}\quad \Omega \succeq 0,\; \operatorname{tr} \Omega = 1
+.. math:: f(W, b) + \frac{\alpha}{2} \|W\|_F^2 + \frac{\text{coupling}}{2} \|W\|_*^2 .
 
-    (:math:`W` in the range of :math:`\Omega`), """,
-    story=r"""For fixed :math:`W` the optimal covariance is
-    :math:`\Omega^* = (W^\top W)^{1/2} / \operatorname{tr}(W^\top W)^{1/2}`, and the coupling term
-    becomes :math:`\frac{\text{coupling}}{2} \|W\|_*^2` (squared trace norm): the problem is the
-    convex
-
-    .. math:: f(W, b) + \frac{\alpha}{2} \|W\|_F^2 + \frac{\text{coupling}}{2} \|W\|_*^2 .
-
-    Unlike clustering or mean regularisation, :math:`\Omega` can say that two tasks are
-    *negatively* related (their coefficients point in opposite directions), which
-    ``task_correlation_`` shows. ``coupling = 0`` gives independent ridge tasks. For a task with
-    :math:`K > 2` classes :math:`\Omega` acts on whole tasks (the class blocks stacked); all tasks
-    must then have the same number of outputs.""",
-    params="""alpha : float, default=1.0
-        Ridge strength, >= 0.
-    coupling : float, default=1.0
-        Strength of the task-relation term (finite, >= 0).
-    {common}""",
-    rattrs="""task_covariance_ : ndarray of shape (n_tasks, n_tasks)
-        The learned :math:`\\Omega^*` (positive semi-definite, trace 1; ``I / n_tasks`` when all
-        coefficients are zero).
-    task_correlation_ : ndarray of shape (n_tasks, n_tasks)
-        :math:`\\Omega_{st} / \\sqrt{\\Omega_{ss} \\Omega_{tt}}`. A task whose coefficients are
-        all zero has :math:`\\Omega_{tt} = 0`: its correlation is 0 with every other task and 1
-        with itself.""",
-    rnotes=r"""The solver is accelerated proximal gradient on the eliminated problem: the prox
-    of :math:`\frac{\alpha}{2}\|\cdot\|_F^2 + \frac{c}{2}\|\cdot\|_*^2` with step :math:`\tau`
-    maps the singular values :math:`v_i` to
-    :math:`\max(v_i - \tau c S, 0) / (1 + \tau\alpha)`, :math:`S` their sum (closed form on the
-    active set). Alternating :math:`W`- and :math:`\Omega`-steps, as the original algorithm
-    does, stalls when :math:`W` is low rank. """,
-    refs="""Y. Zhang and D.-Y. Yeung. A convex formulation for learning task relationships in
-    multi-task learning. UAI 2010.""",
+Unlike clustering or mean regularisation, :math:`\Omega` can say that two tasks are
+*negatively* related (their coefficients point in opposite directions), which
+``task_correlation_`` shows. ``coupling = 0`` gives independent ridge tasks. For a task with
+:math:`K > 2` classes :math:`\Omega` acts on whole tasks (the class blocks stacked); all tasks
+must then have the same number of outputs.""",
+    attributes={
+        "regressor": _family._GAP_ATTR + "\n" + _RELATION_ATTRS,
+        "classifier": _RELATION_ATTRS,
+    },
+    see_also={
+        "regressor": """ClusteredRegressor : learned clusters of tasks.
+LowRankRegressor : the trace norm itself, not squared.""",
+        "classifier": "ClusteredClassifier : learned clusters of tasks.",
+    },
+    notes=r"""The solver is accelerated proximal gradient on the eliminated problem: the prox of
+:math:`\frac{\alpha}{2}\|\cdot\|_F^2 + \frac{c}{2}\|\cdot\|_*^2` with step :math:`\tau` maps
+the singular values :math:`v_i` to :math:`\max(v_i - \tau c S, 0) / (1 + \tau\alpha)`,
+:math:`S` their sum (closed form on the active set). Alternating :math:`W`- and
+:math:`\Omega`-steps, as the original algorithm does, stalls when :math:`W` is low rank.""",
+    references="""Y. Zhang and D.-Y. Yeung. A convex formulation for learning task relationships in
+multi-task learning. UAI 2010.""",
+    examples={
+        "regressor": """>>> import numpy as np
+>>> from skmtl.linear import TaskRelationRegressor
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(100, 4))
+>>> w = rng.normal(size=4)
+>>> Y = np.column_stack([X @ w, X @ w, -(X @ w)]) + 0.1 * rng.normal(size=(100, 3))
+>>> model = TaskRelationRegressor(alpha=0.01, coupling=0.1).fit(X, Y)
+>>> np.round(model.task_correlation_, 2)
+array([[ 1.,  1., -1.],
+       [ 1.,  1., -1.],
+       [-1., -1.,  1.]])""",
+        "classifier": """>>> import numpy as np
+>>> from skmtl.linear import TaskRelationClassifier
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(300, 3))
+>>> z = X[:, 0] + 0.3 * rng.normal(size=300)
+>>> Y = np.column_stack([z > 0, z > 0, z < 0]).astype(int)   # the third task is the opposite
+>>> clf = TaskRelationClassifier(alpha=0.01, coupling=0.01).fit(X, Y)
+>>> np.sign(np.round(clf.task_correlation_[0], 1))
+array([ 1.,  1., -1.])""",
+    },
 )
-
-_NOTES_REG = r"""The solver stops on the duality gap (the conjugate of the penalty has a
-    closed form on the singular values; for ``alpha = 0`` it is
-    :math:`\|V\|_2^2 / (2\,\text{coupling})`) below
-    ``tol * sum_t ||y_t - mean(y_t)||^2 / n_t``, stored in ``dual_gap_``. Hitting ``max_iter``
-    first raises a :class:`~sklearn.exceptions.ConvergenceWarning`."""
-
-_NOTES_CLF = """The solver stops when the proximal-gradient mapping falls below ``tol`` times
-    the norm of the data-fit gradient at zero. Hitting ``max_iter`` first raises a
-    :class:`~sklearn.exceptions.ConvergenceWarning`."""
-
-
-@_doc(_fill(r"""Multi-task ridge regression with a learned task covariance (multi-task
-    relationship learning).
-
-    {math}{reg}
-
-    {story}
-
-    Parameters
-    ----------
-    {params}
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_tasks, n_features) or (n_features,)
-        Coefficients, one row per task.
-    intercept_ : ndarray of shape (n_tasks,) or float
-        Intercepts.
-    dual_gap_ : float
-        Duality gap at the solution.
-    {rattrs}
-    {attrs}
-
-    See Also
-    --------
-    ClusteredRegressor : learned clusters of tasks.
-    LowRankRegressor : the trace norm itself, not squared.
-
-    Notes
-    -----
-    {rnotes}{notes}
-
-    References
-    ----------
-    {refs}
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.linear import TaskRelationRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(100, 4))
-    >>> w = rng.normal(size=4)
-    >>> Y = np.column_stack([X @ w, X @ w, -(X @ w)]) + 0.1 * rng.normal(size=(100, 3))
-    >>> model = TaskRelationRegressor(alpha=0.01, coupling=0.1).fit(X, Y)
-    >>> np.round(model.task_correlation_, 2)
-    array([[ 1.,  1., -1.],
-           [ 1.,  1., -1.],
-           [-1., -1.,  1.]])
-""", **_PIECES, notes=_NOTES_REG))
-class TaskRelationRegressor(_TaskRelationMixin, _RegressorBase):
-    _parameter_constraints = {**_RegressorBase._parameter_constraints, **_RELATION_PARAMS}
-
-    def __init__(
-        self,
-        alpha=1.0,
-        coupling=1.0,
-        *,
-        fit_intercept=True,
-        task_column=None,
-        tol=1e-4,
-        max_iter=5000,
-        warm_start=False,
-    ):
-        self.alpha = alpha
-        self.coupling = coupling
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-
-
-@_doc(_fill(r"""Multi-task logistic regression with a learned task covariance (multi-task
-    relationship learning).
-
-    {math}{clf}
-
-    {story}
-
-    Parameters
-    ----------
-    {params}
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_outputs, n_features)
-        Coefficients: one row per binary task, ``K_t`` consecutive rows for a task with
-        ``K_t > 2`` classes.
-    intercept_ : ndarray of shape (n_outputs,)
-        Intercepts.
-    classes_ : ndarray or list of ndarray
-        Class labels (one array for one task or the long layout, one per task otherwise).
-    task_classes_ : list of ndarray
-        Long layout only: the classes each task saw in fit.
-    {rattrs}
-    {attrs}
-
-    See Also
-    --------
-    ClusteredClassifier : learned clusters of tasks.
-
-    Notes
-    -----
-    {rnotes}{notes}
-
-    References
-    ----------
-    {refs}
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.linear import TaskRelationClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 3))
-    >>> z = X[:, 0] + 0.3 * rng.normal(size=300)
-    >>> Y = np.column_stack([z > 0, z > 0, z < 0]).astype(int)   # the third task is the opposite
-    >>> clf = TaskRelationClassifier(alpha=0.01, coupling=0.01).fit(X, Y)
-    >>> np.sign(np.round(clf.task_correlation_[0], 1))
-    array([ 1.,  1., -1.])
-""", **_PIECES, notes=_NOTES_CLF))
-class TaskRelationClassifier(_TaskRelationMixin, _ClassifierBase):
-    _parameter_constraints = {**_ClassifierBase._parameter_constraints, **_RELATION_PARAMS}
-
-    def __init__(
-        self,
-        alpha=1.0,
-        coupling=1.0,
-        *,
-        fit_intercept=True,
-        task_column=None,
-        tol=1e-4,
-        max_iter=5000,
-        warm_start=False,
-    ):
-        self.alpha = alpha
-        self.coupling = coupling
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
+TaskRelationRegressor = stops_on_gap(TaskRelationRegressor, r"""The solver stops on the duality
+gap (the conjugate of the penalty has a closed form on the singular values; for ``alpha = 0``
+it is :math:`\|V\|_2^2 / (2\,\text{coupling})`) below
+``tol * sum_t ||y_t - mean(y_t)||^2 / n_t``, stored in ``dual_gap_``. Hitting ``max_iter``
+first raises a :class:`~sklearn.exceptions.ConvergenceWarning`.""")
 
 
 __all__ = ["TaskRelationClassifier", "TaskRelationPenalty", "TaskRelationRegressor"]

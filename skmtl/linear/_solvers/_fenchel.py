@@ -19,6 +19,9 @@ import numpy as np
 from ._criteria import ProxGradNorm, StoppingRule
 from ._smooth import GradientNorm
 
+CONJUGATE = "conjugate"  # the capability: ``conjugate(V)``, the Fenchel conjugate's value
+SMOOTH = "smooth"
+
 
 class FenchelGap(StoppingRule):
     def __init__(self, datafit, penalty, threshold):
@@ -44,7 +47,7 @@ def structured_rule(datafit, penalty, tol, *, is_classifier):
 
     Returns ``(rule, name, threshold)`` with ``name`` "duality gap" or "gradient norm".
     """
-    if not is_classifier and "conjugate" in penalty.capabilities:
+    if not is_classifier and CONJUGATE in penalty.capabilities:
         threshold = tol * float(np.sum(datafit.a))
         return FenchelGap(datafit, penalty, threshold), "duality gap", threshold
     p, M = datafit.design.n_features, datafit.design.n_outputs
@@ -52,6 +55,6 @@ def structured_rule(datafit, penalty, tol, *, is_classifier):
     _, gW, gb = datafit.gradient(W, b, datafit.linear(W, b))
     scale = float(np.sqrt(np.sum(gW * gW) + (np.sum(gb * gb) if gb is not None else 0.0)))
     threshold = tol * scale
-    if "smooth" in penalty.capabilities:
+    if SMOOTH in penalty.capabilities:
         return GradientNorm(datafit, penalty, threshold), "gradient norm", threshold
     return ProxGradNorm(datafit, penalty, threshold), "prox-gradient norm", threshold

@@ -187,6 +187,24 @@ def test_low_rank_optimum_is_reached_where_alternation_stalls():
     assert np.linalg.svd(W_ref, compute_uv=False)[1] < 1e-3 * s[0]
 
 
+def test_start_from_a_rank_one_point_still_reaches_a_full_rank_optimum():
+    """Alternating W- and Omega-steps from a rank-1 W keeps Omega (and so W) rank 1 for ever:
+    the W-step is confined to the range of Omega. The eliminated solver, warm-started there,
+    reaches the full-rank optimum."""
+    data = _tasks(seed=8)
+    alpha, coupling = 0.01, 0.05
+    opt, W_ref, _ = _cvxpy_mtrl(data, alpha, coupling)
+    assert np.linalg.svd(W_ref, compute_uv=False)[-1] > 1e-2  # the optimum has full rank
+    est = TaskRelationRegressor(alpha, coupling, task_column=0, tol=1e-10, warm_start=True)
+    Xl, y = _long(data)
+    u, s, vt = np.linalg.svd(W_ref)
+    est.coef_ = s[0] * np.outer(u[:, 0], vt[0])  # rank one
+    est.intercept_ = np.zeros(4)
+    est.fit(Xl, y)
+    assert_allclose(est.coef_, W_ref, atol=2e-4)
+    assert _objective(data, est.coef_, est.intercept_, alpha, coupling) <= opt + 1e-7
+
+
 def test_regressor_wide_layout_with_missing_labels_matches_cvxpy():
     X, Y, data = _wide(seed=4)
     opt, W_ref, b_ref = _cvxpy_mtrl(data, 0.05, 0.3)

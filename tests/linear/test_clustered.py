@@ -21,8 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl import ClusteredClassifier, ClusteredRegressor
-from skmtl.datasets import make_multitask_regression
-from skmtl.linear import MeanRegularizedRegressor
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.linear import MeanRegularizedClassifier, MeanRegularizedRegressor
 from skmtl.linear._clustered import ClusteredPenalty, cluster_eigenvalues
 
 # -- problems -------------------------------------------------------------------------------
@@ -378,6 +378,20 @@ def test_clusters_are_recovered_and_prediction_beats_mean_regularised():
         for a in [0.003, 0.01, 0.03, 0.1] for c in [0.1, 1.0, 10.0]
     )
     assert cl.score(Xte, Yte) > mr_best
+
+
+def test_classifier_recovers_clusters_and_beats_mean_regularised():
+    X, Y, _ = make_multitask_classification(
+        400, 10, 12, n_clusters=3, cluster_std=0.1, random_state=0
+    )
+    X_tr, Y_tr, X_te, Y_te = X[:150], Y[:150], X[150:], Y[150:]
+    cl = ClusteredClassifier(0.01, 1.0, n_clusters=3, random_state=0).fit(X_tr, Y_tr)
+    assert adjusted_rand_score(np.arange(12) * 3 // 12, cl.task_clusters_) >= 0.9
+    mr_best = max(
+        MeanRegularizedClassifier(a, c).fit(X_tr, Y_tr).score(X_te, Y_te)
+        for a in [0.003, 0.01, 0.03, 0.1] for c in [0.1, 1.0, 10.0]
+    )
+    assert cl.score(X_te, Y_te) > mr_best
 
 
 def test_default_n_clusters_rule_and_one_task():

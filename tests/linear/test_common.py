@@ -26,6 +26,16 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
+@parametrize_with_checks(
+    [cls() for _, cls in sorted(estimator_classes().items())],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible_with_default_parameters(estimator, check):
+    """Issue 10: every estimator constructed with no argument passes the checks (the defaults
+    must give a model that learns, e.g. ``check_classifiers_train``, and ``n_iter_ >= 1``)."""
+    check(estimator)
+
+
 def test_registry_covers_every_exported_estimator():
     """A class exported without a registry entry, or an entry for a class that is not
     exported, fails here (so neither can be forgotten)."""

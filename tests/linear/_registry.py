@@ -10,7 +10,8 @@ that names no exported class. An entry gives the constructor parameters of
 - ``"layout"``: the layout tests (long layout = wide with missing labels, labels, float32, single
   task); defaults to ``"quick"``;
 - ``"xfail"`` (optional): ``{test function name: reason}``, known failures of that estimator in
-  that test (:func:`cases` marks them ``xfail``); delete the line when the bug is fixed.
+  that test (``conftest.py`` marks them ``xfail`` in any test parametrized over estimators);
+  delete the line when the bug is fixed.
 
 Each test file picks from :func:`instances`, so a newly exported estimator is covered by every
 test the moment it has its line here. (The default-parameter checks use no entry at all.)
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import inspect
 
-import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 import skmtl.linear
@@ -84,17 +84,6 @@ def instances(kind="quick", *, select=None):
         entry = REGISTRY.get(name, {})
         params = entry.get(kind, entry.get("quick", {}))
         out.append(cls(**params))
-    return out
-
-
-def cases(kind="quick", *, test, select=None):
-    """:func:`instances` as ``pytest.param`` s, with the registry's known failures of ``test``
-    marked ``xfail`` (not strict: a fuzzed test need not draw the failing case every run)."""
-    out = []
-    for est in instances(kind, select=select):
-        reason = REGISTRY.get(name_of(est), {}).get("xfail", {}).get(test)
-        marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-        out.append(pytest.param(est, marks=marks, id=name_of(est)))
     return out
 
 

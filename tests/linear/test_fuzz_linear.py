@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _registry import cases, name_of
+from _registry import instances, name_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone, is_classifier
@@ -21,14 +21,8 @@ from sklearn.exceptions import ConvergenceWarning
 N_EXAMPLES = int(os.environ.get("SKMTL_FUZZ_EXAMPLES", "60"))
 
 
-
-def _estimators(test):
-    """Every exported estimator, with a small iteration budget (fuzzed problems are tiny)."""
-    params = cases("quick", test=test)
-    for param in params:
-        param.values[0].set_params(max_iter=300)
-    return params
-
+# every exported estimator, with a small iteration budget (fuzzed problems are tiny)
+ESTIMATORS = [est.set_params(max_iter=300) for est in instances("quick")]
 
 # words a message must contain for the problem it reports (any one of them)
 NAMED = (
@@ -132,7 +126,7 @@ def _check(est, X, Y):
             assert np.all(np.isfinite(p))
 
 
-@pytest.mark.parametrize("est", _estimators("test_fuzzed_input"), ids=name_of)
+@pytest.mark.parametrize("est", ESTIMATORS, ids=name_of)
 @settings(max_examples=N_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=problems())
 def test_fuzzed_input(est, problem):
@@ -140,7 +134,7 @@ def test_fuzzed_input(est, problem):
     _check(clone(est), X, Y)
 
 
-@pytest.mark.parametrize("est", _estimators("test_fuzzed_long_layout"), ids=name_of)
+@pytest.mark.parametrize("est", ESTIMATORS, ids=name_of)
 @settings(max_examples=max(N_EXAMPLES // 2, 10), deadline=None)
 @given(
     n_tasks=st.integers(1, 4),

@@ -239,6 +239,7 @@ class StructuredFit:
             datafit, penalty, self.tol, is_classifier=self._is_classifier
         )
         self._threshold_ = threshold
+        self._solved_penalty = penalty  # at the alpha in use (alpha_), for _set_fitted
         W, b, n_iter, crit, ok = self._solver(
             datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter
         )
@@ -246,7 +247,10 @@ class StructuredFit:
 
     def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
         super()._set_fitted(W, b, meta, n_iter, crit, rule_name)
-        self._set_structure(self._penalty(meta["n_tasks"], meta["widths"]), W)
+        penalty = self.__dict__.pop("_solved_penalty", None)
+        if penalty is None:  # a solution set from outside fit (a path)
+            penalty = self._penalty(meta["n_tasks"], meta["widths"])
+        self._set_structure(penalty, W)
 
 
 class _ClusteredFit(StructuredFit):
@@ -279,10 +283,7 @@ ClusteredRegressor, ClusteredClassifier = make_family(
     penalty=ClusteredPenalty,
     build=_clustered_penalty,
     mixin=_ClusteredFit,
-    alpha=Param(
-        "alpha", 1.0, [Interval(numbers.Real, 0, None, closed="neither")],
-        "Overall ridge strength, > 0.", positional=True,
-    ),
+    alpha="Overall ridge strength; must be > 0 (the relaxation collapses at 0).",
     params=[
         Param(
             "coupling", 1.0, [Interval(numbers.Real, 0, None, closed="left")],

@@ -61,9 +61,11 @@ class TaskRelationPenalty(Penalty):
 
     capabilities = frozenset({CONJUGATE})
 
-    def __init__(self, alpha, coupling, n_tasks, width=1):
+    def __init__(self, alpha, coupling, n_tasks, width=1, *, tied=False):
         self.alpha = float(alpha)
-        self.coupling = float(coupling)
+        # tied: the coupling follows alpha (coupling=None), also through with_alpha
+        self.tied = bool(tied)
+        self.coupling = self.alpha if tied else float(coupling)
         self.n_tasks = int(n_tasks)
         self.width = int(width)
         if not (self.alpha >= 0 and 0 <= self.coupling < np.inf):
@@ -72,7 +74,7 @@ class TaskRelationPenalty(Penalty):
             )
 
     def with_alpha(self, alpha):
-        return type(self)(alpha, self.coupling, self.n_tasks, self.width)
+        return type(self)(alpha, self.coupling, self.n_tasks, self.width, tied=self.tied)
 
     @property
     def strong_convexity(self):
@@ -133,19 +135,24 @@ def task_correlation(Omega):
 
 def _relation_penalty(p, n_tasks, widths):
     width = check_equal_widths(widths, "Task-relation learning")
-    return TaskRelationPenalty(p.alpha, p.coupling, n_tasks, width)
+    return TaskRelationPenalty(
+        p.alpha, p.coupling, n_tasks, width, tied=p.coupling is None
+    )
 
 
 class _TaskRelationFit(StructuredFit):
     _solver = staticmethod(fista)
 
     def _set_structure(self, penalty, W):
+        self.coupling_ = penalty.coupling
         Omega = penalty.task_covariance(W)
         self.task_covariance_ = Omega
         self.task_correlation_ = task_correlation(Omega)
 
 
-_RELATION_ATTRS = """task_covariance_ : ndarray of shape (n_tasks, n_tasks)
+_RELATION_ATTRS = """coupling_ : float
+    The ``coupling`` used (``coupling``, or ``alpha_`` when it is None).
+task_covariance_ : ndarray of shape (n_tasks, n_tasks)
     The learned :math:`\\Omega^*` (positive semi-definite, trace 1; ``I / n_tasks`` when all
     coefficients are zero).
 task_correlation_ : ndarray of shape (n_tasks, n_tasks)
@@ -158,11 +165,13 @@ TaskRelationRegressor, TaskRelationClassifier = make_family(
     penalty=TaskRelationPenalty,
     build=_relation_penalty,
     mixin=_TaskRelationFit,
-    alpha=Param("alpha", 1.0, None, "Ridge strength, >= 0.", positional=True),
+    alpha="Ridge strength, >= 0.",
     params=[
         Param(
-            "coupling", 1.0, [Interval(numbers.Real, 0, None, closed="left")],
-            "Strength of the task-relation term (finite, >= 0).", positional=True,
+            "coupling", None, [None, Interval(numbers.Real, 0, None, closed="left")],
+            """Strength of the task-relation term (finite, >= 0). ``None``: ``coupling_ =
+alpha_``, the relation term as strong as the ridge term (for one task the penalty is then
+a ridge of ``2 alpha_``).""", positional=True, type_doc="float or None",
         ),
     ],
     summary={

@@ -2,8 +2,6 @@
 problem in W, b and M, an SDP), scikit-learn's Ridge and LogisticRegression (the limits), the
 mean-regularised objective, and the certificates."""
 
-import warnings
-
 import cvxpy as cp
 import numpy as np
 import pytest
@@ -18,7 +16,6 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl import ClusteredClassifier, ClusteredRegressor
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
@@ -465,29 +462,6 @@ def test_mixed_output_widths_are_a_clear_error():
     Y = np.column_stack([np.argmax(X, axis=1), (X[:, 0] > 0).astype(int)])
     with pytest.raises(ValueError, match="same number of outputs"):
         ClusteredClassifier().fit(X, Y)
-
-
-# scikit-learn's checks set n_clusters=2 on every estimator that has it (as for k-means), and
-# this check fits one task: n_clusters > n_tasks is an error by design.
-_N_CLUSTERS = "the check sets n_clusters=2 and fits a single task (n_clusters > n_tasks)"
-_EXPECTED = {
-    "ClusteredRegressor": {"check_methods_sample_order_invariance": _N_CLUSTERS},
-    "ClusteredClassifier": {
-        "check_classifier_multioutput": "classes_ is a per-task list (scikit-learn's "
-        "multi-output convention)",
-        "check_methods_sample_order_invariance": _N_CLUSTERS,
-    },
-}
-
-
-@parametrize_with_checks(
-    [ClusteredRegressor(alpha=0.1), ClusteredClassifier(alpha=0.01)],
-    expected_failed_checks=lambda e: _EXPECTED.get(type(e).__name__, {}),
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
 
 
 def test_clone_keeps_parameters():

@@ -481,3 +481,15 @@ def _check_warm_start(Estimator, params):
     assert warm.n_iter_ < cold.n_iter_
     bound = np.sqrt(2 * warm.dual_gap_ / alpha) + np.sqrt(2 * cold.dual_gap_ / alpha)
     assert np.linalg.norm(warm.coef_ - cold.coef_) <= bound
+
+
+def test_docstrings_describe_the_certificate_actually_used():
+    from skmtl.linear import TaskRelationRegressor
+    from skmtl.linear._family import _NOTES_PROX
+
+    for est in [ClusteredRegressor, TaskRelationRegressor]:
+        assert "duality gap" in est.__doc__.split("Notes")[1]
+        assert _NOTES_PROX not in est.__doc__
+        assert "dual_gap_" in est.__doc__
+    for est in [ClusteredClassifier]:
+        assert "dual_gap_" not in est.__doc__

@@ -10,6 +10,7 @@ from ._aligned_mtl import AlignedMTL
 from ._base import GradientWeighting, LossWeighting, Weighting
 from ._cagrad import CAGrad
 from ._dwa import DynamicWeightAverage
+from ._famo import FAMO
 from ._fixed import FixedWeighting
 from ._graddrop import GradDrop
 from ._gradnorm import GradNorm
@@ -31,6 +32,7 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
     "dwa": DynamicWeightAverage,
     "rlw": RandomLossWeighting,
     "gradnorm": GradNorm,
+    "famo": FAMO,
     # gradient level
     "pcgrad": PCGrad,
     "mgda": MGDA,
@@ -44,6 +46,7 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
 }
 
 __all__ = [
+    "FAMO",
     "IMTLG",
     "MGDA",
     "WEIGHTINGS",

@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Hashable, Mapping
 
 import torch
+from skorch.dataset import unpack_data
 from torch import nn
 
 from ._base import GradientWeighting, LossWeighting, Weighting
@@ -192,8 +193,46 @@ class TaskBalancer(nn.Module):
         else:
             obj = s.objective(L, epoch=self.epoch, step=self.step, **kwargs)
         self._record(s.last_weights_, active)
+        self.remember_losses(L, active)
         self.step += 1
         return obj
+
+    # -- the post-step hook ----------------------------------------------------------------
+    def remember_losses(self, L: torch.Tensor, active: torch.Tensor) -> None:
+        """Keep this step's losses for :meth:`after_step` (only if the strategy asks for them)."""
+        if self.strategy.needs_post_step_losses:
+            self.__dict__["_before"] = (L.detach(), active, self.epoch, self.step)
+
+    def after_step(self, net, batch, **fit_params) -> None:
+        """Called by the net after each optimiser step: the strategy's post-step hook.
+
+        For a strategy with ``needs_post_step_losses``, evaluates the same batch again with the
+        stepped parameters (evaluation mode, so that batch-norm statistics are not updated twice
+        and dropout is off; no gradient; not counted in the epoch's losses) and calls
+        ``strategy.after_step(before, after, ...)``. Does nothing for the other strategies.
+        Inside :func:`~skmtl.neural.fit_distributed`, the losses before and after are averaged
+        over the ranks first, so that every rank takes the same update of the strategy's state.
+        """
+        before = self.__dict__.pop("_before", None)
+        if before is None or not self.strategy.needs_post_step_losses:
+            return
+        L0, active, epoch, step = before
+        Xi, yi = unpack_data(batch)
+        module = net.module_
+        training = module.training
+        acc = getattr(net, "_epoch_acc", None)
+        net._epoch_acc = None  # the second evaluation is not part of the epoch's losses
+        module.train(False)
+        try:
+            with torch.no_grad():
+                y_pred = net.infer(Xi, **fit_params)
+                losses, _ = net.get_task_losses(y_pred, yi, training=False)
+                L1 = self.scaled(losses).detach()
+        finally:
+            module.train(training)
+            net._epoch_acc = acc
+        L0, L1 = _rank_mean(net, L0, L1)
+        self.strategy.after_step(L0, L1, active=active, epoch=epoch, step=step)
 
     def forward(self, losses: Mapping, counts: torch.Tensor | None = None, training: bool = True):
         """The scalar to back-propagate (training) or to report (validation)."""
@@ -230,7 +269,22 @@ class TaskBalancer(nn.Module):
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
-        return {**state, "_acc": None, "_split_cache": None}
+        state = {**state, "_acc": None, "_split_cache": None}
+        state.pop("_before", None)
+        return state
+
+
+def _rank_mean(net, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The tensors averaged over the ranks while ``net`` trains data-parallel, else unchanged."""
+    if getattr(net, "_ddp", None) is None:
+        return tensors
+    import torch.distributed as dist
+
+    group = net._options().group
+    flat = torch.stack([t.to(torch.float64) for t in tensors])
+    dist.all_reduce(flat, group=group)
+    flat /= dist.get_world_size(group)
+    return tuple(f.to(t.dtype) for f, t in zip(flat, tensors, strict=True))
 
 
 def _active(counts: torch.Tensor | None, L: torch.Tensor) -> torch.Tensor:
@@ -334,6 +388,7 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
         full = torch.zeros(len(L), dtype=w.dtype, device=w.device).index_copy(0, idx, w.detach())
         strategy.last_weights_ = full
         balancer._record(full, active)
+    balancer.remember_losses(L, active)
     balancer.step += 1
     return {"loss": report, "y_pred": y_pred}
 

@@ -23,8 +23,9 @@ class SharedBottom(MultiTaskMLP):
     where the trunk has ``hidden_units`` layers and each tower ``head_units`` hidden layers and
     a linear output layer. This is :class:`~skmtl.neural.MultiTaskMLP` with two additions that
     gradient-level weighting strategies use: :meth:`shared_parameters` (the trunk) and
-    ``representation_``, the trunk's output :math:`h` of the last forward pass (the MGDA-UB
-    shortcut differentiates the task losses with respect to it).
+    ``representation_``, the trunk's output :math:`h` of the last forward pass (gradient-level
+    strategies with ``use_representation`` differentiate the task losses with respect to it,
+    MGDA-UB's shortcut).
 
     Parameters
     ----------

@@ -300,14 +300,40 @@ def _add_grad(param: torch.Tensor, grad: torch.Tensor) -> None:
         param.grad.add_(grad)
 
 
+_REPRESENTATION_MODES = (True, False, "auto")
+
+
 def _representation(module: nn.Module, strategy: Weighting) -> torch.Tensor | None:
+    """The shared representation to differentiate with respect to, or None (exact gradients).
+
+    ``strategy.use_representation``: False never; ``"auto"`` (the default of a strategy without
+    the attribute) where the module exposes one; True always, or a ValueError that says why the
+    module has none (its ``no_representation`` reason, for PLE and cross-stitch).
+    """
     if not getattr(strategy, "representation_ok", False):
         return None
-    if not getattr(strategy, "use_representation", True):
+    mode = getattr(strategy, "use_representation", "auto")
+    if not any(mode is m or (isinstance(mode, str) and mode == m) for m in _REPRESENTATION_MODES):
+        raise ValueError(
+            f"weighting={strategy.name!r}: use_representation must be True, False or 'auto', "
+            f"got {mode!r}."
+        )
+    if mode is False:
         return None
     z = getattr(module, "representation_", None)
     if isinstance(z, torch.Tensor) and z.requires_grad and z.grad_fn is not None:
         return z
+    if mode is True:
+        reason = getattr(module, "no_representation", None) or (
+            "its forward sets no representation_ tensor through which every shared parameter "
+            "reaches the outputs"
+        )
+        raise ValueError(
+            f"weighting={strategy.name!r} with use_representation=True needs the network's "
+            f"shared representation, but {type(module).__name__} has none: {reason}. Use "
+            "use_representation=False (exact per-parameter gradients), or an architecture "
+            "that exposes one ('shared_bottom', 'mmoe', 'dselect_k')."
+        )
     return None
 
 

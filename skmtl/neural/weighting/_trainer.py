@@ -222,14 +222,15 @@ class TaskBalancer(nn.Module):
         training = module.training
         acc = getattr(net, "_epoch_acc", None)
         net._epoch_acc = None  # the second evaluation is not part of the epoch's losses
-        module.train(False)
+        switch = self._mode_switch(module)
+        switch(False)
         try:
             with torch.no_grad():
                 y_pred = net.infer(Xi, **fit_params)
                 losses, _ = net.get_task_losses(y_pred, yi, training=False)
                 L1 = self.scaled(losses).detach()
         finally:
-            module.train(training)
+            switch(training)
             net._epoch_acc = acc
         L0, L1 = _rank_mean(net, L0, L1)
         self.strategy.after_step(L0, L1, active=active, epoch=epoch, step=step)
@@ -248,6 +249,29 @@ class TaskBalancer(nn.Module):
         L = self.scaled(losses)
         active = _active(counts, L)
         return self.loss_objective(L, active)
+
+    def _mode_switch(self, module: nn.Module):
+        """``switch(mode)``: ``module.train(mode)``, without its recursive walk at every step.
+
+        ``nn.Module.train`` sets ``training`` on every submodule through ``__setattr__``; at two
+        switches per step that was about a third of a small network's step. When no submodule
+        overrides ``train``, the flags are set directly on a cached list of the submodules.
+        """
+        cache = self.__dict__.get("_modes_cache")
+        if cache is None or cache[0]() is not module:
+            subs = list(module.modules())
+            plain = all(type(m).train is nn.Module.train for m in subs)
+            cache = (weakref.ref(module), subs if plain else None)
+            self.__dict__["_modes_cache"] = cache
+        subs = cache[1]
+        if subs is None:
+            return module.train
+
+        def switch(mode: bool) -> None:
+            for m in subs:
+                m.__dict__["training"] = mode
+
+        return switch
 
     # -- shared parameters -------------------------------------------------------------------
     def shared_parameters(self, module: nn.Module, outputs: Mapping) -> list[torch.Tensor]:
@@ -271,6 +295,7 @@ class TaskBalancer(nn.Module):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
         state = {**state, "_acc": None, "_split_cache": None}
         state.pop("_before", None)
+        state.pop("_modes_cache", None)
         return state
 
 
@@ -389,15 +414,13 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
     L_act = L[idx]
     z = _representation(module, strategy)
     if z is not None:
-        # MGDA-UB: gradients with respect to the shared representation only.
-        (Jz,) = task_jacobian(L_act, [z], balancer.grad_state)
-        G = Jz.reshape(k, -1)
+        # MGDA-UB: gradients with respect to the shared representation only; the same batched
+        # pass gives the task-specific parameters theirs (each reaches one task's loss only).
+        J = task_jacobian(L_act, [z, *others], balancer.grad_state)
+        G = J[0].reshape(k, -1)
         direction, w = _combine(strategy, G, L_act, step_kw)
-        if others:
-            head = torch.autograd.grad(L.sum(), others, retain_graph=True, allow_unused=True)
-            for p, g in zip(others, head, strict=True):
-                if g is not None:
-                    _add_grad(p, g)
+        for p, j in zip(others, J[1:], strict=True):
+            _add_grad(p, j.sum(dim=0))
         z.backward(direction.reshape(z.shape).to(z.dtype))
     else:
         J = task_jacobian(L_act, shared + others, balancer.grad_state)

@@ -1,9 +1,10 @@
 """Task-weighting strategies for :class:`~skmtl.neural.MultiTaskEstimator` (``weighting=``).
 
-Loss-level strategies turn the per-task losses into one objective; gradient-level strategies
-combine the per-task gradients of the shared parameters (computed in one batched backward
-pass). ``WEIGHTINGS`` is the one table from the string names to the classes; an instance of a
-class works wherever a name does.
+Loss-level strategies turn the per-task losses into one objective (FAMO also learns from the
+same batch's losses after the step, through the post-step hook); gradient-level strategies
+combine the per-task gradients of the shared parameters, or of the shared representation with
+``use_representation`` (computed in one batched backward pass). ``WEIGHTINGS`` is the one table
+from the string names to the classes; an instance of a class works wherever a name does.
 """
 
 from ._aligned_mtl import AlignedMTL

@@ -8,9 +8,10 @@ A strategy receives what it needs as call arguments and nothing else (no trainer
   full objective from ``objective(losses, ...)`` instead (the default is ``sum_t w_t L_t``).
 - :class:`GradientWeighting` (gradient level): ``weights_from_gramian(gramian, losses, *, epoch,
   step)`` returns weights computed from the Gramian ``G G'`` of the per-task gradients of the shared
-  parameters (or of the shared representation, MGDA-UB); the trainer combines ``sum_t w_t g_t``
-  without a second backward pass. A method that needs the gradients themselves (GradDrop) sets
-  ``needs_gradients = True`` and implements ``aggregate(grads, losses, ...) -> direction``.
+  parameters (or, with ``use_representation``, of the shared representation: MGDA-UB's
+  approximation); the trainer combines ``sum_t w_t g_t`` without a second backward pass. A
+  method that needs the gradients themselves (GradDrop) sets ``needs_gradients = True`` and
+  implements ``aggregate(grads, losses, ...) -> direction``.
 
 Every strategy exposes ``last_weights_`` (the weights of the last step, a 1-D tensor in task
 order) so that the trainer can record them in the history.
@@ -91,7 +92,9 @@ class LossWeighting(Weighting):
 class GradientWeighting(Weighting):
     level = "gradient"
     needs_gradients: ClassVar[bool] = False
-    #: whether the strategy may use gradients w.r.t. the shared representation (MGDA-UB)
+    #: whether the strategy may use gradients w.r.t. the shared representation (MGDA-UB); the
+    #: built-in strategies set it and take a ``use_representation`` parameter (False, True or
+    #: "auto"; a strategy without that attribute counts as "auto")
     representation_ok: ClassVar[bool] = False
 
     def weights_from_gramian(

@@ -466,10 +466,17 @@ def fit_asynchronous(
     orders, GradVac's moving targets) is per worker and is not brought back. Start-up takes a
     few seconds (each worker imports torch), so this pays off for fits of many epochs.
 
+    Asynchrony acts like extra momentum, about :math:`1 - 1/n` with :math:`n` workers
+    (Mitliagkas et al. 2016): with SGD, lower the explicit momentum or ``lr`` as workers are
+    added (SGD with momentum 0.9 at ``lr=0.01`` became unstable with two workers on the default
+    network after a few epochs, where Adam did not).
+
     References
     ----------
     .. [1] B. Recht, C. Re, S. Wright, F. Niu, "Hogwild!: A lock-free approach to parallelizing
        stochastic gradient descent", NeurIPS 2011.
+    .. [2] I. Mitliagkas, C. Zhang, S. Hadjis, C. Re, "Asynchrony begets momentum, with an
+       application to deep learning", Allerton 2016.
 
     Examples
     --------

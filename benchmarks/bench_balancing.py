@@ -25,8 +25,9 @@ times of the exact methods before (commit 708b005, same command, ``--tasks 8 --q
 2-core machine) are in ``BEFORE`` below and printed beside today's.
 
 Steps are timed one by one in turn (equal, loop, strategy, equal, ...), so that a change of load
-on the shared machine hits all alike; each figure is the median of a round, and the fastest
-round is kept (as ``timeit`` does: slower rounds measure the other jobs on the machine).
+on the shared machine hits all alike. The ratios are the medians over all samples of the ratio
+of two steps timed back to back; the times in ms are the fastest round's medians (as ``timeit``
+does: slower rounds measure the other jobs on the machine).
 
 Network: the estimator's default shared-bottom MLP, 50 features -> (64, 64) trunk -> one linear
 head per task (tasks alternate 3-class classification and regression), batch 128 (the
@@ -164,6 +165,12 @@ def interleaved(fns: dict, repeats: int) -> dict:
     return out
 
 
+def paired_ratio(a: list[list[float]], b: list[list[float]]) -> float:
+    """Median over all samples of ``a_i / b_i``: each pair was timed back to back, so both saw
+    the same load (the ratios of a busy machine's medians drift with the load between rows)."""
+    return statistics.median(x / y for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+
+
 def timed(fn, repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
@@ -230,10 +237,10 @@ def time_all(tasks: list[int], names: list[str], repeats: int, rounds: int) -> d
                 for k, v in samples.items():
                     times[k].append(v)
             med = {k: 1e3 * min(map(statistics.median, v)) for k, v in times.items() if v}
-            r = med["step"] / med["equal"]
+            r = paired_ratio(times["step"], times["equal"])
             ratios[(T, entry)] = r
             loop = (
-                f"{med['loop']:7.2f} {med['step'] / med['loop']:7.2f}"
+                f"{med['loop']:7.2f} {paired_ratio(times['step'], times['loop']):7.2f}"
                 if "loop" in med
                 else (f"{'':>7} {'':>7}")
             )

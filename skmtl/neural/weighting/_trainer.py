@@ -362,6 +362,16 @@ def _representation(module: nn.Module, strategy: Weighting) -> torch.Tensor | No
     return None
 
 
+def _task_aliases(module: nn.Module, z: torch.Tensor, T: int) -> list | None:
+    """The module's per-task aliases of ``z`` (``task_representations_``), if it has them."""
+    aliases = getattr(module, "task_representations_", None)
+    if not isinstance(aliases, list | tuple) or len(aliases) != T:
+        return None
+    if any(a is z or not isinstance(a, torch.Tensor) or a.grad_fn is None for a in aliases):
+        return None
+    return list(aliases)
+
+
 def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
     """One training step of a gradient-level strategy (or GradNorm) on a MultiTaskNet.
 
@@ -374,6 +384,7 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
     module = net.module_
     if hasattr(module, "representation_"):
         module.representation_ = None  # never use a stale one
+        module.__dict__.pop("task_representations_", None)
     y_pred = net.infer(Xi, **fit_params)
     losses, counts = net.get_task_losses(y_pred, yi, training=True)
     L = balancer.scaled(losses)
@@ -416,11 +427,28 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
     if z is not None:
         # MGDA-UB: gradients with respect to the shared representation only; the same batched
         # pass gives the task-specific parameters theirs (each reaches one task's loss only).
-        J = task_jacobian(L_act, [z, *others], balancer.grad_state)
-        G = J[0].reshape(k, -1)
+        aliases = _task_aliases(module, z, len(L))
+        if aliases is not None:
+            # One alias of z per task (read by that task's head only): one ordinary backward
+            # pass of the summed losses gives each task's gradient with respect to z.
+            chosen = [aliases[i] for i in idx.tolist()]
+            grads = torch.autograd.grad(
+                L_act.sum(), chosen + others, retain_graph=True, allow_unused=True
+            )
+            G = torch.stack(
+                [
+                    (torch.zeros_like(z) if g is None else g).reshape(-1)
+                    for g in grads[: len(chosen)]
+                ]
+            )
+            head = [g if g is None else g[None] for g in grads[len(chosen) :]]
+        else:
+            J = task_jacobian(L_act, [z, *others], balancer.grad_state)
+            G, head = J[0].reshape(k, -1), J[1:]
         direction, w = _combine(strategy, G, L_act, step_kw)
-        for p, j in zip(others, J[1:], strict=True):
-            _add_grad(p, j.sum(dim=0))
+        for p, j in zip(others, head, strict=True):
+            if j is not None:
+                _add_grad(p, j.sum(dim=0))
         z.backward(direction.reshape(z.shape).to(z.dtype))
     else:
         J = task_jacobian(L_act, shared + others, balancer.grad_state)

@@ -10,7 +10,10 @@ per fit, as the fit's wall time minus ``epochs`` times the median epoch.
 Goal (issue 12): >= 1.6x one worker's samples per second with 2 workers on a 2-core machine,
 with the default network. The load average (``os.getloadavg``) is printed before and after: on
 a machine whose cores are busy with other jobs, two workers cannot get two cores, and the ratio
-says more about the other jobs than about Hogwild.
+says more about the other jobs than about Hogwild. Two more columns separate the two: the
+workers' CPU time per step (``worker_cpu`` in the history over the number of steps; it grows if
+the workers slow each other down, by contention on the shared parameters' cache lines) and the
+cores the fit used (CPU seconds over wall seconds of an epoch).
 
 Network: the estimator's default (shared-bottom MLP, (64, 64) trunk, one linear head per task,
 Adam, whose moments are shared by the workers as the parameters are), batch 128 per worker,
@@ -69,7 +72,8 @@ def main() -> None:
         f"network, {args.epochs} epochs"
     )
     print(
-        f"{'fit':<18} {'start-up s':>10} {'samples/s':>10} {'vs 1 worker':>12} {'train_loss':>10}"
+        f"{'fit':<14} {'start-up s':>10} {'samples/s':>10} {'vs 1 worker':>12} "
+        f"{'cpu ms/step':>11} {'cores used':>10} {'train_loss':>10}"
     )
     t = time.perf_counter()
     plain = MultiTaskEstimator(**params).fit(X, y)
@@ -77,7 +81,7 @@ def main() -> None:
     ref_plain = throughput(plain, args.rows)
     startup = total - args.epochs * args.rows / ref_plain
     print(
-        f"{'plain fit':<18} {startup:10.1f} {ref_plain:10.0f} {'':>12} "
+        f"{'plain fit':<14} {startup:10.1f} {ref_plain:10.0f} {'':>12} {'':>11} {'':>10} "
         f"{plain.history_[-1, 'train_loss']:10.4f}",
         flush=True,
     )
@@ -90,9 +94,13 @@ def main() -> None:
         one = rate if n == 1 else one
         startup = total - args.epochs * args.rows / rate
         ratio = f"{rate / one:12.2f}" if one else f"{'':>12}"
+        rows = est.history_[1:]
+        cpu = sum(r["worker_cpu"] for r in rows)
+        steps = sum(r["train_batch_count"] for r in rows)
+        cores = cpu / sum(r["dur"] for r in rows)
         print(
-            f"{f'{n} worker(s)':<18} {startup:10.1f} {rate:10.0f} {ratio} "
-            f"{est.history_[-1, 'train_loss']:10.4f}",
+            f"{f'{n} worker(s)':<14} {startup:10.1f} {rate:10.0f} {ratio} "
+            f"{1e3 * cpu / steps:11.2f} {cores:10.2f} {est.history_[-1, 'train_loss']:10.4f}",
             flush=True,
         )
     load1 = os.getloadavg()

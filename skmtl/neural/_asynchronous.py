@@ -26,6 +26,7 @@ import math
 import os
 import pickle
 import queue
+import time
 import traceback
 from dataclasses import dataclass
 from numbers import Integral
@@ -190,6 +191,7 @@ def _worker_epoch(net, X, Y, shard, hyper, past, batch_size, drop_last) -> dict:
     losses, sizes = [], []
     idx = torch.from_numpy(shard)
     slicer = BatchSlicer(idx, None, batch_size, drop_last=drop_last, merge_singleton=True)
+    wall, cpu = time.perf_counter(), time.process_time()
     for rows, _ in slicer:
         step = net.train_step((X[rows], Y[rows]))
         losses.append(float(step["loss"].item()))
@@ -205,6 +207,8 @@ def _worker_epoch(net, X, Y, shard, hyper, past, batch_size, drop_last) -> dict:
         "counts": counts.tolist(),
         "weights": None if acc is None else (acc[0].tolist(), acc[1].tolist()),
         "steps": balancer.step - steps_before,
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
     }
 
 
@@ -377,6 +381,8 @@ class AsynchronousMultiTaskNet(MultiTaskNet):
                 has_w = True
             self.weighting_.step += res["steps"]
         self.history.record(f"{prefix}_batch_count", n_batches)
+        # CPU seconds the workers spent in the epoch's steps (their cores' share of ``dur``)
+        self.history.record("worker_cpu", float(sum(res["cpu"] for res in results)))
         diverged = []
         for task, s, c in zip(tasks, sums.tolist(), counts.tolist(), strict=True):
             value = s / c if c > 0 else math.nan
@@ -429,8 +435,9 @@ def fit_asynchronous(
     pickles and saves (:mod:`skmtl.io`) as after a plain fit and continues with ``warm_start``
     or ``partial_fit`` (plain, or through this function again). Its ``history_`` has one row per
     epoch: ``train_loss`` and ``train_loss_<task>`` over all workers' batches (each worker's
-    batch losses are also its ``batches``), ``weight_<task>``, and ``valid_loss`` computed by
-    the main process after every epoch (with ``train_split``). The optimiser's state at the end
+    batch losses are also its ``batches``), ``weight_<task>``, ``worker_cpu`` (the CPU seconds
+    the workers spent in the epoch's steps) and ``valid_loss`` computed by the main process
+    after every epoch (with ``train_split``). The optimiser's state at the end
     (momentum buffers, Adam moments) is the shared state that the workers updated, kept in
     ``net_.optimizer_`` as after a plain fit; the weighting strategy's parameters and buffers
     (uncertainty weighting's variances, FAMO's logits) are shared and kept too.

@@ -24,6 +24,14 @@ exact methods no slower than before representation-level Gramians and FAMO lande
 times of the exact methods before (commit 708b005, same command, ``--tasks 8 --quick``, busy
 2-core machine) are in ``BEFORE`` below and printed beside today's.
 
+Measured (``--tasks 8``, 5 rounds of 30, 2-core machine shared by 8 engineers, load average
+9-10: the noise is about +-40%, compare dwa's and rlw's 0.67 and 0.58 with their true ~1.0):
+famo 1.44; upgrad+rep 1.19, mgda+rep 1.17 and the other +rep rows 1.12-1.44 (cagrad+rep 3.43:
+its solver dominates); exact rows pcgrad 1.89, mgda 1.89, cagrad 3.53, imtl 1.71, aligned_mtl
+1.97, nash_mtl 2.03, upgrad 1.59, graddrop 1.58, gradvac 2.00 against the ``BEFORE`` figures of
+2.08-4.79 (the exact path's code is unchanged but for a no-op hook call; two back-to-back
+``--quick`` runs of this script on both versions gave medians within the noise of each other).
+
 Steps are timed one by one in turn (equal, loop, strategy, equal, ...), so that a change of load
 on the shared machine hits all alike. The ratios are the medians over all samples of the ratio
 of two steps timed back to back; the times in ms are the fastest round's medians (as ``timeit``
@@ -98,7 +106,9 @@ def make_net(T: int, weighting, rep=None):
     from skmtl.neural import MultiTaskEstimator
 
     X, y = make_batch(T)
-    extra = {} if rep is None else {"weighting__use_representation": rep}
+    # Only where it matters (True, or MGDA's exact form), so that the script also runs on a
+    # version of skmtl without the parameter (to measure the exact methods before and after).
+    extra = {"weighting__use_representation": rep} if rep or weighting == "mgda" else {}
     est = MultiTaskEstimator(
         hidden_units=HIDDEN,
         weighting=weighting,

@@ -113,3 +113,23 @@ def test_out_of_core_data_is_refused(tmp_path):
         fit_asynchronous(
             MultiTaskEstimator(max_epochs=1), np.load(tmp_path / "X.npy", mmap_mode="r"), y
         )
+
+
+@pytest.mark.slow
+def test_a_gradient_level_strategy_trains_in_the_workers():
+    """Each worker computes its own per-task gradients (here at the representation level)."""
+    X, y = _data(600)
+    params = dict(
+        hidden_units=(8,),
+        batch_size=50,
+        max_epochs=3,
+        weighting="upgrad",
+        weighting__use_representation=True,
+        lr=0.01,
+        random_state=0,
+    )
+    est = fit_asynchronous(MultiTaskEstimator(**params), X, y, n_workers=2)
+    h = est.history_
+    assert h[-1, "train_loss"] < h[0, "train_loss"]
+    assert all(np.isfinite(h[-1, f"weight_{t}"]) and h[-1, f"weight_{t}"] > 0 for t in "ab")
+    assert est.net_.weighting_.step == sum(row["train_batch_count"] for row in h)

@@ -1,11 +1,11 @@
 """Shared-parameter multi-task networks trained through skorch (imports torch)."""
 
 from ._distributed import fit_distributed
+from ._errors import TrainingDivergedError, TrainingDivergedWarning, TrainingInterruptedWarning
 from ._estimator import MultiTaskEstimator
 from ._losses import MaskedTaskLoss, MultiTaskLoss, StaticWeighting
 from ._module import MultiTaskMLP
-from ._net import MultiTaskNet, TrainingDivergedError
-from ._state import TrainingDivergedWarning, TrainingInterruptedWarning
+from ._net import MultiTaskNet
 
 __all__ = [
     "MaskedTaskLoss",

@@ -18,9 +18,10 @@ from .. import _targets
 from ..metrics import task_score
 from ._build import build_net, make_train_split, net_architecture, update_training_params
 from ._config import KWARG_PREFIXES, check_units, task_seed
-from ._net import TrainingDivergedError
+from ._errors import TrainingDivergedError
 from ._out_of_core import as_features, check_out_of_core, is_out_of_core
-from ._state import get_state, rebuild_net, recover_from_divergence, set_state, training_rng
+from ._snapshot import recover_from_divergence, training_rng
+from ._state import get_state, rebuild_net, set_state
 from .architectures import ARCHITECTURES, check_architecture_params, module_gate_weights
 from .weighting import WEIGHTINGS, Weighting
 

@@ -14,8 +14,9 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 
 from ._data import BatchSlicer, TensorPairDataset, as_tensor_pair
+from ._errors import TrainingDivergedError
 from ._out_of_core import LazyRows
-from ._state import EpochSnapshot
+from ._snapshot import EpochSnapshot
 from .weighting._trainer import TaskBalancer, gradient_train_step
 
 __all__ = ["MultiTaskNet", "TrainingDivergedError"]
@@ -23,15 +24,6 @@ __all__ = ["MultiTaskNet", "TrainingDivergedError"]
 # Iterator parameters that the slicing path understands; any other one (num_workers,
 # collate_fn, ...) sends the data through skorch's DataLoader path instead.
 _SLICER_KWARGS = {"batch_size", "shuffle", "drop_last"}
-
-
-class TrainingDivergedError(FloatingPointError, ValueError):
-    """Raised when a training loss becomes NaN or infinite.
-
-    :class:`~skmtl.neural.MultiTaskEstimator` catches it and keeps the last epoch with finite
-    losses (with a warning); it raises it, and is left unfitted, when no epoch was finite. A
-    ``ValueError`` too: the cause is the data's scale or a parameter (lr, task weights).
-    """
 
 
 class MultiTaskNet(NeuralNet):
@@ -55,7 +47,7 @@ class MultiTaskNet(NeuralNet):
 
     # -- components -------------------------------------------------------------------------
     def get_default_callbacks(self):
-        # The last finite epoch, for divergence and KeyboardInterrupt (skmtl.neural._state).
+        # The last finite epoch, for divergence and KeyboardInterrupt (skmtl.neural._snapshot).
         return [*super().get_default_callbacks(), ("snapshot", EpochSnapshot())]
 
     def initialize_criterion(self):

@@ -17,6 +17,9 @@ from skorch.dataset import ValidSplit
 from .._targets import TaskSpec
 from ._config import ARCHITECTURE_PARAMS
 from ._distributed import net_class
+from ._early_stopping import TaskValidSplit, early_stopping_callback
+from ._long_module import TaskHeadsMLP
+from ._long_net import LongLayoutNet
 from ._losses import MultiTaskLoss
 from ._net import MultiTaskNet
 from .architectures import architecture_module, check_architecture_params
@@ -41,11 +44,22 @@ def net_architecture(params: dict, spec: TaskSpec, n_features_in: int) -> dict:
     config["tasks"] = list(spec.names)
     config["types"] = dict(spec.types)
     config["classes"] = {t: c.tolist() for t, c in spec.classes.items()}
+    config["task_column"] = params.get("task_column")
     return config
 
 
-def make_train_split(split: Any, seed: int | None):
-    """skorch's ``train_split`` from the estimator's: None, a fraction, a fold count, a callable."""
+def make_train_split(split: Any, seed: int | None, params: dict | None = None, n_tasks=None):
+    """skorch's ``train_split`` from the estimator's: None, a fraction, a fold count, a callable.
+
+    With ``early_stopping=True`` and ``train_split=None``, :class:`TaskValidSplit` holds out
+    ``validation_fraction`` of the rows (every task represented); an explicit ``train_split``
+    gives the validation part instead (``validation_fraction`` is then unused).
+    """
+    if split is None and params is not None and params.get("early_stopping"):
+        layout = "long" if params.get("task_column") is not None else "wide"
+        return TaskValidSplit(
+            params["validation_fraction"], layout=layout, n_tasks=n_tasks, random_state=seed
+        )
     if split is None or callable(split):
         return split
     if isinstance(split, Integral):
@@ -54,12 +68,37 @@ def make_train_split(split: Any, seed: int | None):
 
 
 def build_net(
-    params: dict, spec: TaskSpec, n_features: int, weights: dict, losses: dict
+    params: dict,
+    spec: TaskSpec,
+    n_features: int,
+    weights: dict,
+    losses: dict,
+    task_names: list | None = None,
 ) -> MultiTaskNet:
-    """A new, uninitialised MultiTaskNet for these tasks (its train_split is set at fit)."""
+    """A new, uninitialised MultiTaskNet for these tasks (its train_split is set at fit).
+
+    With ``task_names`` (the long layout), a :class:`LongLayoutNet` over a
+    :class:`TaskHeadsMLP` with one deviation per task; ``spec`` then has the one target.
+    """
     check_architecture_params(params)
     module = params["module"]
-    if module is None:
+    cls, long_kwargs = net_class(), {}
+    if task_names is not None:
+        if cls is not MultiTaskNet:
+            raise ValueError("fit_distributed does not support task_column (the long layout).")
+        cls = LongLayoutNet
+        long_kwargs = {"coupling": params["coupling"], "task_names": list(task_names)}
+        module, module_kwargs = (
+            TaskHeadsMLP,
+            {
+                "n_tasks": len(task_names),
+                "hidden_units": tuple(params["hidden_units"]),
+                "activation": params["activation"],
+                "dropout": params["dropout"],
+                "batch_norm": params["batch_norm"],
+            },
+        )
+    elif module is None:
         # architecture= names a class of skmtl.neural.architectures (default: shared bottom).
         module, module_kwargs = architecture_module(params)
     elif isinstance(module, torch.nn.Module):
@@ -86,7 +125,10 @@ def build_net(
         from skorch.callbacks import ProgressBar
 
         callbacks = [*(callbacks or []), ("progress_bar", ProgressBar())]
-    return net_class()(
+    stopping = early_stopping_callback(params)
+    if stopping is not None:
+        callbacks = [*(callbacks or []), stopping]
+    return cls(
         module=module,
         criterion=MultiTaskLoss,
         optimizer=params["optimizer"],
@@ -101,6 +143,7 @@ def build_net(
         criterion__task_types=dict(spec.types),
         criterion__task_losses=losses,
         **weighting_params(params, spec.types, weights),
+        **long_kwargs,
         **routed,
     )
 
@@ -115,6 +158,8 @@ def update_training_params(net: MultiTaskNet, params: dict, weights: dict) -> No
         batch_size=params["batch_size"],
         verbose=params["verbose"],
     )
+    if isinstance(net, LongLayoutNet):
+        net.coupling = params["coupling"]
     new = weighting_params(params, net.weighting__task_types, weights)
     if weighting_changed(net, new):
         # A criterion-side change: skorch re-initialises the criteria and the optimiser.

@@ -86,18 +86,30 @@ class MultiTaskNet(NeuralNet):
         are added to the epoch's per-task means."""
         # The mask is computed where y_true lives (the CPU for the slicing path), so that the
         # per-task "no label missing" flags cost no device sync.
+        weight = None
+        if y_true.shape[1] == len(self.criterion_.tasks) + 1:  # sample weights, last column
+            y_true, weight = y_true[:, :-1], y_true[:, -1]
         mask = ~torch.isnan(y_true)
         counts = mask.sum(dim=0)
-        complete = (counts == len(y_true)).tolist()
+        if weight is None:
+            complete = (counts == len(y_true)).tolist()
+        else:  # the weighted labelled count of each task; the elementwise path
+            complete = [False] * len(counts)
+            counts = (mask * weight.unsqueeze(1)).sum(dim=0)
+            weight = weight.to(self.device, non_blocking=True)
         y_true = y_true.to(self.device, non_blocking=True)
         mask = mask.to(self.device, non_blocking=True)
-        losses = self.criterion_(y_pred, y_true, mask=mask, complete=complete)
+        losses = self.criterion_(y_pred, y_true, mask=mask, complete=complete, weight=weight)
         acc = self._epoch_acc
         if acc is not None:
             loss_vec = torch.stack([loss.detach() for loss in losses.values()])
             acc[0].add_(loss_vec * counts.to(loss_vec.device, loss_vec.dtype))
             acc[1].add_(counts.to(acc[1].device))
         return losses, counts
+
+    def history_tasks(self) -> list:
+        """The tasks whose losses each epoch records as ``<prefix>_loss_<task>``."""
+        return self.criterion_.tasks
 
     def train_step_single(self, batch, **fit_params):
         if not self.weighting_.custom_step:
@@ -118,10 +130,10 @@ class MultiTaskNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
-        tasks = self.criterion_.tasks
+        tasks = self.history_tasks()
         self._epoch_acc = (
             torch.zeros(len(tasks), device=self.device),
-            torch.zeros(len(tasks), dtype=torch.long),
+            torch.zeros(len(tasks), dtype=torch.float64),
         )
         if training:
             self.weighting_.begin_epoch(self.history)

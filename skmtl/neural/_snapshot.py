@@ -57,6 +57,8 @@ def net_state(net) -> dict:
     state = {"module": _clone_tree(net.module_.state_dict())}
     if getattr(net, "optimizer_", None) is not None:
         state["optimizer"] = _clone_tree(net.optimizer_.state_dict())
+    if getattr(net, "head_optimizer_", None) is not None:  # the long layout's lazy optimiser
+        state["head_optimizer"] = _clone_tree(net.head_optimizer_.state_dict())
     if getattr(net, "weighting_", None) is not None:
         state["weighting"] = _clone_tree(net.weighting_.state_dict())
     return state
@@ -66,11 +68,14 @@ def load_net_state(net, state: dict) -> None:
     net.module_.load_state_dict(state["module"])
     if "weighting" in state:
         net.weighting_.load_state_dict(state["weighting"])
-    if "optimizer" in state:
+    for key in ("optimizer", "head_optimizer"):
+        optimizer = getattr(net, f"{key}_", None)
+        if key not in state or optimizer is None:
+            continue
         try:
-            net.optimizer_.load_state_dict(state["optimizer"])
+            optimizer.load_state_dict(state[key])
         except (ValueError, KeyError):  # the optimiser was rebuilt with other parameter groups
-            net.optimizer_.state.clear()
+            optimizer.state.clear()
 
 
 class EpochSnapshot(Callback):

@@ -162,8 +162,12 @@ def rebuild_net(est, net_state: dict) -> None:
     params = est.get_params(deep=False)
     spec = est._spec_
     losses = check_task_mapping("task_losses", est.task_losses, spec.names)
-    net = build_net(params, spec, est.n_features_in_, est.task_weights_, losses)
-    net.set_params(train_split=make_train_split(est.train_split, task_seed(est.random_state)))
+    long = getattr(est, "_layout_", "wide") == "long"
+    weights = {spec.names[0]: 1.0} if long else est.task_weights_
+    tasks = list(est.tasks_) if long else None
+    net = build_net(params, spec, est.n_features_in_, weights, losses, task_names=tasks)
+    split = make_train_split(est.train_split, task_seed(est.random_state), params, len(est.tasks_))
+    net.set_params(train_split=split)
     with torch.random.fork_rng(devices=[]):  # initialisation draws random weights: discarded
         net.initialize()
     tensors = _to_torch({k: v for k, v in net_state.items() if k != "history"})

@@ -91,6 +91,15 @@ class LongLayoutNet(MultiTaskNet):
         self.head_optimizer_ = _head_optimizer(self.optimizer, table, pkwargs)
         return self
 
+    def _step_optimizer(self, step_fn):
+        # skorch calls optimizer.step(closure) per optimiser, which would run the forward and
+        # backward pass twice; the closure goes to the main optimiser, the lazy one follows.
+        if step_fn is None:
+            self.optimizer_.step()
+        else:
+            self.optimizer_.step(step_fn)
+        self.head_optimizer_.step()
+
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         if getattr(self, "initialized_", False):  # a changed lr reaches the lazy optimiser too
             for group in self.head_optimizer_.param_groups:

@@ -51,12 +51,10 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     """None, or a finite non-negative float64 vector of length ``n_samples`` (not all 0)."""
     if sample_weight is None:
         return None
-    w = _check_sample_weight(
+    # scikit-learn's checks: the length, finite, >= 0, not all zero.
+    return _check_sample_weight(
         sample_weight, np.empty((n_samples, 0)), dtype=np.float64, ensure_non_negative=True
     )
-    if not w.sum() > 0:
-        raise ValueError("sample_weight sums to 0: at least one sample must have a weight > 0.")
-    return w
 
 
 def target_scale(spec, Y: np.ndarray, sample_weight=None) -> dict:

@@ -20,6 +20,23 @@ from .architectures import module_gate_weights
 __all__ = ["PredictMixin"]
 
 
+def _score(truth, pred, kind: str, missing, sample_weight) -> float:
+    """:func:`~skmtl.metrics.task_score`, weighted by ``sample_weight`` when given."""
+    if sample_weight is None:
+        return task_score(truth, pred, kind, missing=missing)
+    keep = ~np.asarray(missing) & (sample_weight > 0)
+    if not keep.any():
+        return float("nan")
+    truth, pred, w = np.asarray(truth)[keep], np.asarray(pred)[keep], sample_weight[keep]
+    if kind == "classification":
+        return float(np.average(truth.astype(object) == pred.astype(object), weights=w))
+    truth = truth.astype(np.float64)
+    mean = np.average(truth, weights=w)
+    total = np.sum(w * (truth - mean) ** 2)
+    residual = np.sum(w * (truth - pred.astype(np.float64)) ** 2)
+    return float(1.0 - residual / total) if total > 0 else float("nan")
+
+
 def _has_classification_task(est) -> bool:
     # Unfitted: keep the method visible so that calling it raises NotFittedError.
     return not hasattr(est, "task_types_") or "classification" in est.task_types_.values()
@@ -150,7 +167,7 @@ class PredictMixin:
     def _long(self) -> bool:
         return getattr(self, "_layout_", "wide") == "long"
 
-    def score_tasks(self, X: ArrayLike, y: Any) -> dict:
+    def score_tasks(self, X: ArrayLike, y: Any, sample_weight: ArrayLike | None = None) -> dict:
         """Per-task scores: accuracy for classification, :math:`R^2` for regression.
 
         Missing labels in ``y`` are left out. ``y`` may name a subset of the fitted tasks. In the
@@ -161,6 +178,8 @@ class PredictMixin:
         ----------
         X : array-like of shape (n_samples, n_features)
         y : dict, DataFrame, SliceDict, or array-like of shape (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in each task's (weighted) accuracy or :math:`R^2`.
 
         Returns
         -------
@@ -168,8 +187,9 @@ class PredictMixin:
             Task name -> score (NaN for a task without labels in ``y``).
         """
         check_is_fitted(self)
+        sample_weight = _weights(sample_weight)
         if self._long():
-            return self._score_long(X, y, per_task=True)
+            return self._score_long(X, y, per_task=True, sample_weight=sample_weight)
         targets = _targets.split_targets(y)
         unknown = [t for t in targets.names if t not in self.tasks_]
         if unknown:
@@ -183,16 +203,17 @@ class PredictMixin:
                 f"X has {len(next(iter(preds.values())))} samples but y has {targets.n_samples}."
             )
         return {
-            task: task_score(
+            task: _score(
                 targets.columns[task],
                 preds[task],
                 self.task_types_[task],
-                missing=targets.missing[task],
+                targets.missing[task],
+                sample_weight,
             )
             for task in targets.names
         }
 
-    def _score_long(self, X, y, *, per_task: bool):
+    def _score_long(self, X, y, *, per_task: bool, sample_weight=None):
         preds, _, codes = self._predict_targets(X)
         (key,) = self._spec_.names
         targets = _targets.split_targets(y, n_samples=len(codes))
@@ -204,7 +225,7 @@ class PredictMixin:
         truth, missing, pred = targets.columns[name], targets.missing[name], preds[key]
         kind = self._spec_.types[key]
         if not per_task:
-            return task_score(truth, pred, kind, missing=missing)
+            return _score(truth, pred, kind, missing, sample_weight)
         scores = {}
         for code in np.unique(codes):
             rows = codes == code
@@ -213,10 +234,11 @@ class PredictMixin:
                 continue  # unseen tasks (unknown_task="mean") have no fitted name
             with warnings.catch_warnings():  # R^2 of a one-row task: NaN, said in the docstring
                 warnings.simplefilter("ignore")
-                scores[label] = task_score(truth[rows], pred[rows], kind, missing=missing[rows])
+                w = None if sample_weight is None else sample_weight[rows]
+                scores[label] = _score(truth[rows], pred[rows], kind, missing[rows], w)
         return scores
 
-    def score(self, X: ArrayLike, y: Any) -> float:
+    def score(self, X: ArrayLike, y: Any, sample_weight: ArrayLike | None = None) -> float:
         """Mean over tasks of the per-task scores of :meth:`score_tasks`.
 
         Tasks without any label in ``y`` are left out of the mean. In the long layout, the
@@ -227,6 +249,8 @@ class PredictMixin:
         ----------
         X : array-like of shape (n_samples, n_features)
         y : dict, DataFrame, SliceDict, or array-like of shape (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the scores (``set_score_request`` routes them).
 
         Returns
         -------
@@ -234,8 +258,13 @@ class PredictMixin:
         """
         check_is_fitted(self)
         if self._long():
-            return float(self._score_long(X, y, per_task=False))
-        scores = [s for s in self.score_tasks(X, y).values() if not np.isnan(s)]
+            w = _weights(sample_weight)
+            return float(self._score_long(X, y, per_task=False, sample_weight=w))
+        scores = [s for s in self.score_tasks(X, y, sample_weight).values() if not np.isnan(s)]
         if not scores:
             raise ValueError("y has no labels for any task: there is nothing to score.")
         return float(np.mean(scores))
+
+
+def _weights(sample_weight):
+    return None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)

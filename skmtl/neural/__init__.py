@@ -1,8 +1,10 @@
 """Shared-parameter multi-task networks trained through skorch (imports torch)."""
 
 from ._distributed import fit_distributed
+from ._early_stopping import TaskValidSplit
 from ._errors import TrainingDivergedError, TrainingDivergedWarning, TrainingInterruptedWarning
 from ._estimator import MultiTaskEstimator
+from ._long_module import TaskHeadsMLP
 from ._losses import MaskedTaskLoss, MultiTaskLoss, StaticWeighting
 from ._module import MultiTaskMLP
 from ._net import MultiTaskNet
@@ -14,6 +16,8 @@ __all__ = [
     "MultiTaskMLP",
     "MultiTaskNet",
     "StaticWeighting",
+    "TaskHeadsMLP",
+    "TaskValidSplit",
     "TrainingDivergedError",
     "TrainingDivergedWarning",
     "TrainingInterruptedWarning",

@@ -117,6 +117,10 @@ def build_net(
     if not params["verbose"]:
         # skorch's PrintLog formats its table every epoch even when silent: drop it.
         routed.setdefault("callbacks__print_log", None)
+    elif task_names is not None:  # the long layout: no column per task in the printed table
+        per_task = [f"{p}_loss_{t}" for p in ("train", "valid") for t in task_names]
+        per_task += [f"weight_{name}" for name in spec.names]  # the one target's weight, 1
+        routed.setdefault("callbacks__print_log__keys_ignored", per_task)
     callbacks = params["callbacks"]
     if isinstance(callbacks, list):
         callbacks = copy.deepcopy(callbacks)  # training mutates callbacks; keep the parameter

@@ -87,10 +87,11 @@ class MultiTaskEstimator(PredictMixin, BaseEstimator):
         ``set_output(transform="pandas")``): give that new name here and to the splitter (see the
         user guide). Only the default network (``module=None``, ``"shared_bottom"``, no
         ``head_units``) and ``weighting="fixed"`` take it.
-    coupling : float, default=0.1
+    coupling : float, default=1.0
         Long layout: the penalty :math:`\lambda` on the per-task deviations from the shared
         head. 0 leaves the tasks independent beyond the shared trunk; a large value fits one
-        head for all tasks. A searchable parameter (``GridSearchCV``).
+        head for all tasks. A searchable parameter (``GridSearchCV``). The default was the best
+        of 0.1, 1, 3 and 10 on the school data (139 tasks, standardised targets) on two splits.
     unknown_task : {"error", "mean"}, default="error"
         Long layout, prediction for a task label not seen in fit: raise a ``ValueError`` naming
         it, or predict with the shared head (the population model, the mean of the task models
@@ -328,7 +329,7 @@ class MultiTaskEstimator(PredictMixin, BaseEstimator):
         self,
         *,
         task_column=None,
-        coupling=0.1,
+        coupling=1.0,
         unknown_task="error",
         module=None,
         architecture="shared_bottom",

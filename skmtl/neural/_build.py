@@ -19,7 +19,7 @@ from ._config import ARCHITECTURE_PARAMS
 from ._distributed import net_class
 from ._early_stopping import TaskValidSplit, early_stopping_callback
 from ._long_module import TaskHeadsMLP
-from ._long_net import LongLayoutNet
+from ._long_net import LongLayoutNet, use_sparse_heads
 from ._losses import MultiTaskLoss
 from ._net import MultiTaskNet
 from .architectures import architecture_module, check_architecture_params
@@ -96,6 +96,7 @@ def build_net(
                 "activation": params["activation"],
                 "dropout": params["dropout"],
                 "batch_norm": params["batch_norm"],
+                "sparse": use_sparse_heads(len(task_names), params["batch_size"]),
             },
         )
     elif module is None:

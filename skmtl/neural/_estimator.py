@@ -588,9 +588,11 @@ class MultiTaskEstimator(PredictMixin, BaseEstimator):
                 Y[:, j] = (Y[:, j] - mean) / std
         if long:  # input: features, task code; target: label, code, row weights (_long_net)
             w = [weights[t] for t in tasks]
+            labelled = ~np.isnan(Y[:, 0])
+            s = labelled.astype(np.float64) if sample_weight is None else sample_weight * labelled
             Xt = torch.from_numpy(np.column_stack([X, codes.astype(np.float32)]))
-            extra = np.column_stack([codes, row_weights(codes, len(tasks), w, sample_weight)])
-            Yt = torch.from_numpy(np.column_stack([Y, extra]).astype(np.float32))
+            extra = np.column_stack([codes, row_weights(codes, len(tasks), w, s)])
+            Yt = torch.from_numpy(np.column_stack([np.nan_to_num(Y), extra]).astype(np.float32))
         else:
             Xt = as_features(X)
             if sample_weight is not None:  # the last target column (MultiTaskNet)

@@ -5,8 +5,9 @@ is :math:`f_t(x) = (v + U_t)^\top h(x) + c + b_t`: the head :math:`(v, c)` share
 plus the task's deviation :math:`(U_t, b_t)`, gathered by the row's task code. An epoch then costs
 about one single-head network whatever the number of tasks (one small layer per task would cost
 one layer call per task and batch). The deviations live in one table, an
-:class:`~torch.nn.Embedding` with sparse gradients, so that a step touches only the rows of the
-tasks in its batch (see :class:`~skmtl.neural._long_net.LongLayoutNet`).
+:class:`~torch.nn.Embedding`, with sparse gradients when there are more tasks than rows in a
+batch, so that a step touches only the rows of the tasks in its batch (see
+:class:`~skmtl.neural._long_net.LongLayoutNet`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class TaskHeadsMLP(nn.Module):
         predicted by the shared head alone).
     hidden_units, activation, dropout, batch_norm
         The trunk, as :class:`~skmtl.neural.MultiTaskMLP`.
+    sparse : bool, default=True
+        Sparse gradients for the deviation table (only the batch's rows), for a lazy optimiser.
 
     Examples
     --------
@@ -54,6 +57,7 @@ class TaskHeadsMLP(nn.Module):
         activation="relu",
         dropout: float = 0.0,
         batch_norm: bool = False,
+        sparse: bool = True,
     ) -> None:
         super().__init__()
         ((self.key, n_out),) = task_outputs.items()
@@ -65,7 +69,9 @@ class TaskHeadsMLP(nn.Module):
         self.width = hidden_units[-1] if hidden_units else n_features_in
         self.shared = nn.Linear(self.width, self.n_out)
         # Row t: the flattened (width, n_out) weight deviation, then the n_out bias deviation.
-        self.deviation = nn.Embedding(int(n_tasks), (self.width + 1) * self.n_out, sparse=True)
+        self.deviation = nn.Embedding(
+            int(n_tasks), (self.width + 1) * self.n_out, sparse=bool(sparse)
+        )
         nn.init.zeros_(self.deviation.weight)
         self.rows_: torch.Tensor | None = None
 

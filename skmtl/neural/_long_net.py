@@ -25,10 +25,16 @@ whose expectation over a uniformly drawn batch is the full objective
     + \lambda \|(U_t, b_t)\|^2 \Big):
 
 each task's (weighted) mean loss, as the linear estimators' data fit, and the deviation penalty
-of every task, applied only to the rows of the tasks in the batch (where it is cheap). The
-deviation table has sparse gradients and its own lazy optimiser (``torch.optim.SparseAdam`` for
-an Adam-family optimiser, plain sparse SGD otherwise), so that a step costs the same for 10 or
-1,000 tasks; dense Adam with weight decay would touch every task's row at every step.
+of every task, applied only to the rows of the tasks in the batch (where it is cheap).
+
+The deviation table is optimised without weight decay (``coupling`` is its penalty). With more
+tasks than rows in a batch (:func:`use_sparse_heads`), its gradients are sparse and the
+optimiser lazy (``torch.optim.SparseAdam`` for an Adam-family optimiser, plain sparse SGD
+otherwise): a step touches only the rows of the batch's tasks, so its cost does not grow with the
+number of tasks; dense Adam would update every task's row at every step. With fewer tasks than
+rows in a batch, a dense table in a parameter group of the estimator's optimiser is cheaper (the
+sparse bookkeeping costs about as much as a dense update of a batch's worth of rows): the cost of
+a step is then bounded by the same amount.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import torch
 
 from ._net import MultiTaskNet
 
-__all__ = ["LongLayoutNet", "row_weights"]
+__all__ = ["LongLayoutNet", "row_weights", "use_sparse_heads"]
 
 
 def row_weights(codes: np.ndarray, n_tasks: int, task_weights, sample_weight) -> np.ndarray:
@@ -50,6 +56,12 @@ def row_weights(codes: np.ndarray, n_tasks: int, task_weights, sample_weight) ->
     c = share * n / n_tasks
     r = c * np.asarray(task_weights, dtype=np.float64)[codes]
     return np.column_stack([r, c]).astype(np.float32)
+
+
+def use_sparse_heads(n_tasks: int, batch_size: int) -> bool:
+    """Sparse gradients and a lazy optimiser for the deviation table: more tasks than rows in a
+    batch (``batch_size=-1``, the full batch, holds every task: dense)."""
+    return batch_size != -1 and n_tasks > batch_size
 
 
 def _head_optimizer(optimizer, table: torch.Tensor, kwargs: dict) -> torch.optim.Optimizer:
@@ -87,6 +99,12 @@ class LongLayoutNet(MultiTaskNet):
         table = self.module_.deviation.weight
         named = [(n, p) for n, p in self.get_all_learnable_params() if p is not table]
         pargs, pkwargs = self.get_params_for_optimizer("optimizer", named)
+        if not self.module_.deviation.sparse:
+            # A dense table: one more parameter group of the estimator's optimiser, without
+            # weight decay (coupling is its penalty); one optimiser step per batch.
+            groups = list(pargs[0]) + [{"params": [table], "weight_decay": 0.0}]
+            self.optimizer_ = self.optimizer(groups, *pargs[1:], **pkwargs)
+            return self
         self.optimizer_ = self.optimizer(*pargs, **pkwargs)
         self.head_optimizer_ = _head_optimizer(self.optimizer, table, pkwargs)
         return self
@@ -98,34 +116,40 @@ class LongLayoutNet(MultiTaskNet):
             self.optimizer_.step()
         else:
             self.optimizer_.step(step_fn)
-        self.head_optimizer_.step()
+        if "head_optimizer" in self._optimizers:
+            self.head_optimizer_.step()
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        if getattr(self, "initialized_", False):  # a changed lr reaches the lazy optimiser too
-            for group in self.head_optimizer_.param_groups:
+        if getattr(self, "initialized_", False) and "head_optimizer" in self._optimizers:
+            for group in self.head_optimizer_.param_groups:  # a changed lr reaches it too
                 group["lr"] = self.lr
         return super().partial_fit(X, y, classes=classes, **fit_params)
 
+    def new_epoch_accumulator(self, n_tasks: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # One (T, 2) table, filled by one index_add_ per batch; the base class reads its columns.
+        self._acc_table = torch.zeros(n_tasks, 2, dtype=torch.float64, device=self.device)
+        return self._acc_table[:, 0], self._acc_table[:, 1]
+
     def get_task_losses(self, y_pred, y_true, training=False):
+        # Unlabelled rows come with r = c = 0 and a target of 0 (see row_weights' caller), so
+        # that a batch needs no NaN mask.
         (key,) = self.criterion_.tasks
         y_true = y_true.to(self.device, non_blocking=True)
-        target, code = y_true[:, 0], y_true[:, 1].long()
-        r, c = y_true[:, 2], y_true[:, 3]
-        labelled = ~torch.isnan(target)
+        code, r, c = y_true[:, 1].long(), y_true[:, 2], y_true[:, 3]
         criterion = self.criterion_.criteria[0]
         output = y_pred[key]
-        if not criterion.classification and output.dim() == 2:
-            output = output[:, 0]
-        filled = torch.where(labelled, target, torch.zeros_like(target))
-        filled = filled.long() if criterion.classification else filled.to(output.dtype)
-        per_row = criterion.elementwise(output, filled) * labelled.to(output.dtype)
+        if criterion.classification:
+            target = y_true[:, 0].long()
+        else:
+            target = y_true[:, 0].to(output.dtype)
+            if output.dim() == 2:
+                output = output[:, 0]
+        per_row = criterion.elementwise(output, target)
         loss = (per_row * r).sum() / len(target)
-        acc = self._epoch_acc
-        if acc is not None:  # per task: sum of c_i l_i and of c_i (c is proportional to s_i)
-            acc[0].index_add_(0, code, (per_row * c).detach().to(acc[0].dtype))
-            acc[1].index_add_(0, code.cpu(), (c * labelled).detach().cpu().double())
-        counts = labelled.sum().reshape(1)
-        return {key: loss}, counts
+        if self._epoch_acc is not None:  # per task: sums of c_i l_i and of c_i
+            stats = torch.stack([per_row.detach() * c, c], dim=1)
+            self._acc_table.index_add_(0, code, stats.to(torch.float64))
+        return {key: loss}, torch.ones(1, dtype=torch.long)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = super().get_loss(y_pred, y_true, X=X, training=training)

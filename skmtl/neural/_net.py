@@ -107,6 +107,13 @@ class MultiTaskNet(NeuralNet):
             acc[1].add_(counts.to(acc[1].device))
         return losses, counts
 
+    def new_epoch_accumulator(self, n_tasks: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-task (loss sums, label counts) of an epoch, filled by :meth:`get_task_losses`."""
+        return (
+            torch.zeros(n_tasks, device=self.device),
+            torch.zeros(n_tasks, dtype=torch.float64),
+        )
+
     def history_tasks(self) -> list:
         """The tasks whose losses each epoch records as ``<prefix>_loss_<task>``."""
         return self.criterion_.tasks
@@ -131,10 +138,7 @@ class MultiTaskNet(NeuralNet):
         if iterator is None:
             return
         tasks = self.history_tasks()
-        self._epoch_acc = (
-            torch.zeros(len(tasks), device=self.device),
-            torch.zeros(len(tasks), dtype=torch.float64),
-        )
+        self._epoch_acc = self.new_epoch_accumulator(len(tasks))
         if training:
             self.weighting_.begin_epoch(self.history)
         try:

@@ -180,9 +180,13 @@ def test_numpy_column_transformer_puts_the_remainder_last():
 
 
 def test_a_step_touches_only_the_tasks_of_its_batch():
+    # More tasks (6) than rows in a batch (4): sparse gradients, lazily updated deviations.
     X, y, task = linear_tasks()
-    est = MultiTaskEstimator(task_column=0, hidden_units=(4,), max_epochs=2, random_state=0)
+    est = MultiTaskEstimator(
+        task_column=0, hidden_units=(4,), batch_size=4, max_epochs=2, random_state=0
+    )
     est.fit(X, y)
+    assert est.module_.deviation.sparse
     before = est.module_.deviation.weight.detach().clone()
     est.partial_fit(X[task == 2], y[task == 2])  # rows of task 2 only
     after = est.module_.deviation.weight.detach()
@@ -221,3 +225,36 @@ def test_y_with_several_columns_and_unsupported_options_raise():
     est = MultiTaskEstimator(task_column=0, max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="must contain it|out of range|features"):
         est.predict(X[:, 1:])
+
+
+def test_missing_labels_are_rows_left_out():
+    X, y, _ = linear_tasks(n_tasks=4)
+    y_missing = y.copy()
+    y_missing[::5] = np.nan
+    keep = ~np.isnan(y_missing)
+    params = dict(task_column=0, hidden_units=(4,), batch_size=-1, max_epochs=10, random_state=0)
+    with_nan = MultiTaskEstimator(**params).fit(X, y_missing)
+    dropped = MultiTaskEstimator(**params).fit(X[keep], y[keep])
+    np.testing.assert_allclose(with_nan.predict(X), dropped.predict(X), rtol=1e-4, atol=1e-6)
+    assert np.isfinite(with_nan.history_[:, "train_loss"]).all()
+
+
+@pytest.mark.parametrize("batch_size, max_epochs", [(2, 30), (64, 300)])
+def test_sparse_and_dense_tables_learn_the_same_model(batch_size, max_epochs):
+    # Fewer tasks than rows in a batch: a dense table and the estimator's optimiser; more: the
+    # sparse table and SparseAdam. Both minimise the same objective (a reference fit).
+    X, y, task = linear_tasks(n_tasks=4, noise=0.05)
+    est = MultiTaskEstimator(
+        task_column=0,
+        hidden_units=(),
+        coupling=0.0,
+        lr=0.05,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        random_state=0,
+    ).fit(X, y)
+    assert est.module_.deviation.sparse == (batch_size == 2)
+    W, _ = task_coefs(est)
+    for t in range(4):
+        ref = LinearRegression().fit(X[task == t, 1:], y[task == t])
+        np.testing.assert_allclose(W[t], ref.coef_, atol=0.1)

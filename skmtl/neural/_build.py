@@ -88,6 +88,8 @@ def build_net(
             raise ValueError("fit_distributed does not support task_column (the long layout).")
         cls = LongLayoutNet
         long_kwargs = {"coupling": params["coupling"], "task_names": list(task_names)}
+        hidden = tuple(params["hidden_units"])
+        row_size = ((hidden[-1] if hidden else n_features) + 1) * max(spec.n_outputs().values())
         module, module_kwargs = (
             TaskHeadsMLP,
             {
@@ -96,7 +98,7 @@ def build_net(
                 "activation": params["activation"],
                 "dropout": params["dropout"],
                 "batch_norm": params["batch_norm"],
-                "sparse": use_sparse_heads(len(task_names), params["batch_size"]),
+                "sparse": use_sparse_heads(len(task_names), row_size, params["batch_size"]),
             },
         )
     elif module is None:

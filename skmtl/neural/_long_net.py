@@ -27,14 +27,15 @@ whose expectation over a uniformly drawn batch is the full objective
 each task's (weighted) mean loss, as the linear estimators' data fit, and the deviation penalty
 of every task, applied only to the rows of the tasks in the batch (where it is cheap).
 
-The deviation table is optimised without weight decay (``coupling`` is its penalty). With more
-tasks than rows in a batch (:func:`use_sparse_heads`), its gradients are sparse and the
-optimiser lazy (``torch.optim.SparseAdam`` for an Adam-family optimiser, plain sparse SGD
-otherwise): a step touches only the rows of the batch's tasks, so its cost does not grow with the
-number of tasks; dense Adam would update every task's row at every step. With fewer tasks than
-rows in a batch, a dense table in a parameter group of the estimator's optimiser is cheaper (the
-sparse bookkeeping costs about as much as a dense update of a batch's worth of rows): the cost of
-a step is then bounded by the same amount.
+The deviation table is optimised without weight decay (``coupling`` is its penalty). A large
+table (:func:`use_sparse_heads`: more than 65,536 floats, e.g. 2,000 tasks of a 32-wide trunk,
+and more tasks than rows in a batch) has sparse gradients and a lazy optimiser
+(``torch.optim.SparseAdam`` for an Adam-family optimiser, plain sparse SGD otherwise): a step
+touches only the rows of the batch's tasks, so its cost does not grow with the number of tasks;
+dense Adam would update every task's row at every step. A small table is cheaper dense, as one
+more parameter group of the estimator's optimiser: SparseAdam's bookkeeping (coalescing the
+gradient, masking the moments) costs about as much as a dense Adam step over 33,000 floats, so
+the cost of a step is bounded by that amount at any number of tasks.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import torch
 
 from ._net import MultiTaskNet
 
-__all__ = ["LongLayoutNet", "row_weights", "use_sparse_heads"]
+__all__ = ["SPARSE_MIN_SIZE", "LongLayoutNet", "row_weights", "use_sparse_heads"]
 
 
 def row_weights(codes: np.ndarray, n_tasks: int, task_weights, sample_weight) -> np.ndarray:
@@ -58,10 +59,17 @@ def row_weights(codes: np.ndarray, n_tasks: int, task_weights, sample_weight) ->
     return np.column_stack([r, c]).astype(np.float32)
 
 
-def use_sparse_heads(n_tasks: int, batch_size: int) -> bool:
-    """Sparse gradients and a lazy optimiser for the deviation table: more tasks than rows in a
+#: The deviation table's size (floats) above which it is sparse with a lazy optimiser. Measured
+#: on CPU (one thread, a batch of 256 rows): a dense Adam step over 33,000 floats cost about as
+#: much as SparseAdam's bookkeeping; below, dense is cheaper, above it grows with the tasks.
+SPARSE_MIN_SIZE = 2**16
+
+
+def use_sparse_heads(n_tasks: int, row_size: int, batch_size: int) -> bool:
+    """Sparse gradients and a lazy optimiser for a deviation table of ``n_tasks`` rows of
+    ``row_size`` floats: when it is larger than :data:`SPARSE_MIN_SIZE` and has more rows than a
     batch (``batch_size=-1``, the full batch, holds every task: dense)."""
-    return batch_size != -1 and n_tasks > batch_size
+    return batch_size != -1 and n_tasks > batch_size and n_tasks * row_size > SPARSE_MIN_SIZE
 
 
 def _head_optimizer(optimizer, table: torch.Tensor, kwargs: dict) -> torch.optim.Optimizer:

@@ -179,7 +179,15 @@ def test_numpy_column_transformer_puts_the_remainder_last():
     assert pipe[-1].tasks_ == [0.0, 1.0, 2.0]
 
 
-def test_a_step_touches_only_the_tasks_of_its_batch():
+@pytest.fixture
+def sparse_tables(monkeypatch):
+    """Sparse deviation tables from any size on (the default threshold is 65,536 floats)."""
+    import skmtl.neural._long_net as long_net
+
+    monkeypatch.setattr(long_net, "SPARSE_MIN_SIZE", 0)
+
+
+def test_a_step_touches_only_the_tasks_of_its_batch(sparse_tables):
     # More tasks (6) than rows in a batch (4): sparse gradients, lazily updated deviations.
     X, y, task = linear_tasks()
     est = MultiTaskEstimator(
@@ -240,7 +248,7 @@ def test_missing_labels_are_rows_left_out():
 
 
 @pytest.mark.parametrize("batch_size, max_epochs", [(2, 30), (64, 300)])
-def test_sparse_and_dense_tables_learn_the_same_model(batch_size, max_epochs):
+def test_sparse_and_dense_tables_learn_the_same_model(batch_size, max_epochs, sparse_tables):
     # Fewer tasks than rows in a batch: a dense table and the estimator's optimiser; more: the
     # sparse table and SparseAdam. Both minimise the same objective (a reference fit).
     X, y, task = linear_tasks(n_tasks=4, noise=0.05)
@@ -258,3 +266,11 @@ def test_sparse_and_dense_tables_learn_the_same_model(batch_size, max_epochs):
     for t in range(4):
         ref = LinearRegression().fit(X[task == t, 1:], y[task == t])
         np.testing.assert_allclose(W[t], ref.coef_, atol=0.1)
+
+
+def test_small_tables_are_dense_large_ones_sparse():
+    from skmtl.neural._long_net import use_sparse_heads
+
+    assert not use_sparse_heads(1000, 33, 256)  # 33,000 floats: dense Adam is cheaper
+    assert use_sparse_heads(3000, 33, 256)
+    assert not use_sparse_heads(3000, 33, -1)  # the full batch holds every task

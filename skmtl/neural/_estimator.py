@@ -74,8 +74,9 @@ class MultiTaskEstimator(PredictMixin, BaseEstimator):
 
     minimised by mini-batch steps whose expectation it is (each row's loss weighted by
     :math:`N w_{t_i} / (T n_{t_i})`; the penalty applied to the tasks of the batch only; the
-    deviations updated lazily, see the user guide). ``task_weights="n_samples"`` sets
-    :math:`w_t = T n_t / N`: the plain mean over rows, which weighs tasks by their size.
+    deviations of a large table updated lazily; see the user guide).
+    ``task_weights="n_samples"`` sets :math:`w_t = T n_t / N`: the plain mean over rows, which
+    weighs tasks by their size.
 
     Parameters
     ----------

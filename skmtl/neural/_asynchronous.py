@@ -186,7 +186,7 @@ def _worker_epoch(net, X, Y, shard, hyper, past, batch_size, drop_last) -> dict:
     tasks = balancer.tasks
     balancer.begin_epoch([*past, {}])
     steps_before = balancer.step
-    net._epoch_acc = (torch.zeros(len(tasks)), torch.zeros(len(tasks), dtype=torch.long))
+    net._epoch_acc = net.new_epoch_accumulator(len(tasks))
     net._set_training(True)
     losses, sizes = [], []
     idx = torch.from_numpy(shard)

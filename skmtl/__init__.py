@@ -11,11 +11,17 @@ Two halves:
 from __future__ import annotations
 
 from .linear import (
+    DirtyClassifier,
+    DirtyRegressor,
+    GraphRegularizedClassifier,
+    GraphRegularizedRegressor,
     LowRankClassifier,
     LowRankRegressor,
     LowRankRegressorCV,
     MeanRegularizedClassifier,
     MeanRegularizedRegressor,
+    RobustLowRankClassifier,
+    RobustLowRankRegressor,
     SparseClassifier,
     SparseRegressor,
     SparseRegressorCV,
@@ -26,12 +32,18 @@ __version__ = "0.1.0.dev0"
 _LAZY = {"MultiTaskEstimator": "skmtl.neural"}
 
 __all__ = [
+    "DirtyClassifier",
+    "DirtyRegressor",
+    "GraphRegularizedClassifier",
+    "GraphRegularizedRegressor",
     "LowRankClassifier",
     "LowRankRegressor",
     "LowRankRegressorCV",
     "MeanRegularizedClassifier",
     "MeanRegularizedRegressor",
     "MultiTaskEstimator",
+    "RobustLowRankClassifier",
+    "RobustLowRankRegressor",
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",

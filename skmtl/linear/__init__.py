@@ -12,6 +12,7 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
 """
 
 from ._cv import LowRankRegressorCV, SparseRegressorCV
+from ._dirty import DirtyClassifier, DirtyRegressor
 from ._estimators import (
     LowRankClassifier,
     LowRankRegressor,
@@ -20,13 +21,21 @@ from ._estimators import (
     SparseClassifier,
     SparseRegressor,
 )
+from ._graph import GraphRegularizedClassifier, GraphRegularizedRegressor
+from ._robust import RobustLowRankClassifier, RobustLowRankRegressor
 
 __all__ = [
+    "DirtyClassifier",
+    "DirtyRegressor",
+    "GraphRegularizedClassifier",
+    "GraphRegularizedRegressor",
     "LowRankClassifier",
     "LowRankRegressor",
     "LowRankRegressorCV",
     "MeanRegularizedClassifier",
     "MeanRegularizedRegressor",
+    "RobustLowRankClassifier",
+    "RobustLowRankRegressor",
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",

@@ -1,0 +1,368 @@
+"""The dirty model (Jalali, Ravikumar, Sanghavi & Ruan 2010, in mutar's ``DirtyModel`` form):
+``W = P + Q`` with ``alpha ||P||_{2,1} + beta ||Q||_1``: features used by all tasks (``P``, whole
+rows) plus task-specific exceptions (``Q``, single entries).
+
+The penalty on ``W`` is the infimal convolution ``min_{P + Q = W} alpha ||P||_{2,1} + beta
+||Q||_1``; it is separable over the rows of ``W`` and, row by row, has a closed form (see
+:func:`dirty_split`). The solver works on the stacked variable ``[P | Q]`` (accelerated proximal
+gradient, separable prox) and stops on the duality gap of the problem in ``W``, whose dual norm is
+``max(max_j ||V_j||_2 / alpha, max_ij |V_ij| / beta)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from ._base import _ClassifierBase, _RegressorBase
+from ._estimators import _doc
+from ._penalties import L21
+from ._split import _SplitMixin
+
+
+class L1:
+    """``P(W) = alpha * sum_ij |W_ij|`` (an independent lasso per output)."""
+
+    capabilities = frozenset({"working_set", "duality_gap"})
+    separable = True
+
+    def __init__(self, alpha):
+        self.alpha = float(alpha)
+
+    def with_alpha(self, alpha):
+        return L1(alpha)
+
+    def value(self, W):
+        return self.alpha * float(np.abs(W).sum())
+
+    def prox(self, V, step):
+        return np.sign(V) * np.maximum(np.abs(V) - step * self.alpha, 0.0)
+
+    def dual_norm(self, V):
+        norm = float(np.abs(V).max()) if V.size else 0.0
+        return norm / self.alpha if self.alpha > 0 else (np.inf if norm > 0 else 0.0)
+
+    @staticmethod
+    def alpha_max(grad0):
+        return float(np.abs(grad0).max()) if grad0.size else 0.0
+
+    def subdiff_distance(self, W, V):
+        """Per feature (row): distance of ``V[j]`` to ``alpha * d||W[j]||_1``."""
+        excess = np.where(W != 0, V - self.alpha * np.sign(W),
+                          np.maximum(np.abs(V) - self.alpha, 0.0))
+        return np.sqrt(np.sum(excess * excess, axis=1))
+
+
+def dirty_split(W, alpha, beta):
+    """The split ``W = P + Q`` minimising ``alpha ||P||_{2,1} + beta ||Q||_1``, row by row.
+
+    For a row ``w`` with ``k`` nonzero entries the minimiser is ``P = clip(w, -c, c)``,
+    ``Q = w - P`` (soft thresholding at ``c``), with ``c >= 0`` the root of
+    ``c = (beta / alpha) ||clip(w, -c, c)||_2``:
+
+    - ``beta sqrt(k) < alpha``: ``c = 0``, the row is task-specific (``P = 0``);
+    - ``beta ||w||_2 >= alpha max|w|``: ``c >= max|w|``, the row is shared (``Q = 0``);
+    - in between ``c`` is unique.
+
+    The split is not unique exactly when ``beta sqrt(k) = alpha``: every ``c`` in
+    ``[0, min_i |w_i|]`` is optimal. The tie-break: a row with one nonzero entry (``beta =
+    alpha``) is shared, a row with more (``beta = alpha / sqrt(k)``) is task-specific. So
+    ``beta >= alpha`` always gives ``Q = 0`` and ``beta <= alpha / sqrt(n_outputs)`` ``P = 0``.
+    """
+    W = np.asarray(W, dtype=float)
+    r = beta / alpha
+    a = np.sort(np.abs(W), axis=1)[:, ::-1]  # descending magnitudes per row
+    p, M = W.shape
+    k = np.count_nonzero(a, axis=1)
+    sq = a * a
+    tail = np.sum(sq, axis=1)[:, None] - np.cumsum(sq, axis=1)  # S_m = sum_{i > m} a_i^2
+    c = np.full(p, np.nan)
+    top = a[:, 0] if M else np.zeros(p)
+    total = np.sqrt(np.sum(sq, axis=1))
+    shared = r * total >= top  # c = r ||w|| >= max |w|
+    c[shared] = r * total[shared]
+    a_next = np.hstack([a[:, 1:], np.zeros((p, 1))])
+    for m in range(1, M + 1):  # c in [a_{m+1}, a_m]: m entries clipped
+        denom = 1.0 - r * r * m
+        if denom <= 0:
+            break
+        cm = r * np.sqrt(tail[:, m - 1] / denom)
+        slack = 1e-12 * top
+        ok = (np.isnan(c) & (cm >= a_next[:, m - 1] - slack) & (cm <= a[:, m - 1] + slack)
+              & (cm > 0))
+        c[ok] = cm[ok]
+    # specific rows (beta sqrt(k) <= alpha), with the tie-break of the docstring
+    specific = (r * np.sqrt(k) < 1.0) | ((r * np.sqrt(k) == 1.0) & (k > 1)) | (k == 0)
+    c[specific] = 0.0
+    c = np.where(np.isnan(c), 0.0, c)
+    P = np.clip(W, -c[:, None], c[:, None])
+    return P, W - P
+
+
+class Dirty:
+    """``min_{P + Q = W} alpha ||P||_{2,1} + beta ||Q||_1`` on the stacked variable ``[P | Q]``.
+
+    ``with_alpha`` keeps the ratio ``beta / alpha`` (a regularisation path moves both), and
+    ``alpha_max`` is the smallest ``alpha`` with ``W = 0`` at that ratio.
+    """
+
+    capabilities = frozenset({"duality_gap"})
+    separable = False  # (over rows of the stacked variable it is; the solver needs no more)
+
+    def __init__(self, alpha, beta, n_outputs):
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.n_outputs = int(n_outputs)
+
+    def with_alpha(self, alpha):
+        return Dirty(alpha, self.beta * float(alpha) / self.alpha, self.n_outputs)
+
+    def _halves(self, V):
+        M = self.n_outputs
+        if V.shape[1] == 2 * M:
+            return V[:, :M], V[:, M:]
+        return V, V  # a gradient in W: the stacked gradient is [G | G]
+
+    def value(self, V):
+        if V.shape[1] == self.n_outputs:  # W itself: the infimal convolution, exactly
+            P, Q = dirty_split(V, self.alpha, self.beta)
+        else:
+            P, Q = self._halves(V)
+        return self.alpha * float(np.sum(np.sqrt(np.sum(P * P, axis=1)))) + self.beta * float(
+            np.abs(Q).sum()
+        )
+
+    def prox(self, V, step):
+        P, Q = self._halves(V)
+        return np.hstack([L21(self.alpha).prox(P, step), L1(self.beta).prox(Q, step)])
+
+    def dual_norm(self, V):
+        P, Q = self._halves(V)
+        return max(L21(self.alpha).dual_norm(P), L1(self.beta).dual_norm(Q))
+
+    def alpha_max(self, grad0):
+        G, _ = self._halves(grad0)
+        ratio = self.beta / self.alpha
+        return max(L21.alpha_max(G), L1.alpha_max(G) / ratio)
+
+    # -- the split ------------------------------------------------------------------------------
+    def limit(self):
+        """The penalty on ``W`` at the exact limits, else None."""
+        if self.beta >= self.alpha:
+            return L21(self.alpha)
+        if self.beta * np.sqrt(self.n_outputs) <= self.alpha:
+            return L1(self.beta)
+        return None
+
+    def assign(self, W):
+        return self.polish(W, np.zeros_like(W))
+
+    def polish(self, P, Q):
+        """The documented split of ``W = P + Q`` (:func:`dirty_split`)."""
+        return dirty_split(P + Q, self.alpha, self.beta)
+
+
+class _DirtyMixin(_SplitMixin):
+    _part_names = ("shared_coef_", "specific_coef_")
+
+    def _penalty(self, n_tasks, widths):
+        return Dirty(self.alpha, self.beta, sum(widths))
+
+
+_DIRTY_PARAMS = {
+    "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
+    "beta": [Interval(numbers.Real, 0, None, closed="neither")],
+}
+
+_DIRTY_MATH = r""".. math:: f(W, b) + \min_{P + Q = W} \; \alpha \|P\|_{2,1} + \beta \|Q\|_1,
+              \qquad \|P\|_{2,1} = \sum_j \|P_{j,:}\|_2, \quad \|Q\|_1 = \sum_{j,t} |Q_{jt}|,"""
+
+_DIRTY_LIMITS = r"""``P`` (``shared_coef_``) holds the features that all tasks use (whole rows, as
+    :class:`SparseRegressor`), ``Q`` (``specific_coef_``) the exceptions that one task makes
+    (single entries, as a lasso). The interesting range is
+    ``alpha / sqrt(n_outputs) < beta < alpha``, with exact limits:
+    ``beta >= alpha`` gives ``Q = 0`` (the L2,1 model with the same ``alpha``) and
+    ``beta <= alpha / sqrt(n_outputs)`` gives ``P = 0`` (an independent lasso per output with
+    ``beta``). The split of a row ``W_j`` is unique except when ``beta sqrt(k_j) = alpha``
+    (``k_j`` its nonzero entries); there a row with one nonzero entry is counted as shared and a
+    row with more as specific (:func:`skmtl.linear._dirty.dirty_split`)."""
+
+_DIRTY_SOLVER = """Accelerated proximal gradient on the stacked variable ``[P | Q]`` (the
+    datafit sees ``P + Q``; the prox is group soft-thresholding of ``P`` and soft-thresholding of
+    ``Q``); the returned split is then made canonical row by row in closed form. At the limits
+    the problem in ``W`` is solved directly (working sets)."""
+
+
+@_doc(r"""Multi-task least squares with the dirty model: shared and task-specific sparse parts.
+
+    Minimises
+
+    """ + _DIRTY_MATH + r"""
+
+    {reg}
+
+    """ + _DIRTY_LIMITS + r"""
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the L2,1 penalty on the shared part ``P``.
+    beta : float, default=0.5
+        Strength of the L1 penalty on the task-specific part ``Q``.
+    {common}
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_tasks, n_features) or (n_features,)
+        Coefficients ``W = P + Q``, one row per task.
+    shared_coef_ : ndarray, shaped like ``coef_``
+        The shared part ``P`` (whole features: a column of ``shared_coef_`` is zero or used by
+        every task in general).
+    specific_coef_ : ndarray, shaped like ``coef_``
+        The task-specific part ``Q``; ``shared_coef_ + specific_coef_ == coef_``.
+    intercept_ : ndarray of shape (n_tasks,) or float
+        Intercepts.
+    dual_gap_ : float
+        Duality gap of the problem in ``W`` at the solution (the dual norm is
+        ``max(max_j ||V_j||_2 / alpha, max_jt |V_jt| / beta)``).
+    {attrs}
+
+    See Also
+    --------
+    SparseRegressor : the ``beta >= alpha`` limit.
+    sklearn.linear_model.Lasso : the ``beta <= alpha / sqrt(n_tasks)`` limit, task by task
+        (``Lasso(alpha=beta)``).
+    RobustLowRankRegressor : the same split with a low-rank shared part and outlier tasks.
+
+    Notes
+    -----
+    """ + _DIRTY_SOLVER + r"""
+
+    {gap}
+
+    References
+    ----------
+    A. Jalali, P. Ravikumar, S. Sanghavi and C. Ruan. A dirty model for multi-task learning.
+    NeurIPS 2010 (with ``||P||_{1,inf}``; this is the L2,1 form of mutar's ``DirtyModel``).
+    H. Janati, M. Cuturi and A. Gramfort. mutar: multi-task regression in Python.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.linear import DirtyRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 10))
+    >>> W = np.zeros((10, 4)); W[:2] = 1.0   # features 0, 1 shared by the 4 tasks
+    >>> W[5, 2] = 2.0                        # feature 5 used by task 2 alone
+    >>> Y = X @ W + 0.05 * rng.normal(size=(200, 4))
+    >>> model = DirtyRegressor(alpha=0.05, beta=0.04).fit(X, Y)
+    >>> np.flatnonzero(np.any(model.shared_coef_ != 0, axis=0))
+    array([0, 1])
+    >>> np.argwhere(model.specific_coef_ != 0)
+    array([[2, 5]])
+""")
+class DirtyRegressor(_DirtyMixin, _RegressorBase):
+    _parameter_constraints = {**_RegressorBase._parameter_constraints, **_DIRTY_PARAMS}
+
+    def __init__(
+        self,
+        alpha=1.0,
+        beta=0.5,
+        *,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+        warm_start=False,
+    ):
+        self.alpha = alpha
+        self.beta = beta
+        self.fit_intercept = fit_intercept
+        self.task_column = task_column
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+
+
+@_doc(r"""Multi-task logistic regression with the dirty model: shared and task-specific parts.
+
+    Minimises
+
+    """ + _DIRTY_MATH + r"""
+
+    {clf}
+
+    Rows are features across all outputs (all tasks, all classes): ``P`` selects features for
+    every output at once, ``Q`` single (feature, output) entries. """ + _DIRTY_LIMITS[
+    _DIRTY_LIMITS.index("The interesting"):] + r"""
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the L2,1 penalty on the shared part.
+    beta : float, default=0.5
+        Strength of the L1 penalty on the task-specific part.
+    {common}
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_outputs, n_features)
+        Coefficients ``W = P + Q``: one row per binary task, ``K_t`` rows for a task with
+        ``K_t > 2`` classes.
+    shared_coef_, specific_coef_ : ndarray, shaped like ``coef_``
+        The two parts; they sum to ``coef_``.
+    intercept_ : ndarray of shape (n_outputs,)
+        Intercepts.
+    classes_ : ndarray or list of ndarray
+        Class labels (one array for one task or the long layout, one per task otherwise).
+    {attrs}
+
+    See Also
+    --------
+    SparseClassifier : the ``beta >= alpha`` limit.
+
+    Notes
+    -----
+    """ + _DIRTY_SOLVER + r"""
+
+    {prox}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.linear import DirtyClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 8))
+    >>> Y = np.column_stack([X[:, 0] + (k == 1) * 2 * X[:, 5] > 0 for k in range(3)]).astype(int)
+    >>> clf = DirtyClassifier(alpha=0.06, beta=0.045).fit(X, Y)
+    >>> np.flatnonzero(np.any(clf.shared_coef_ != 0, axis=0))
+    array([0])
+    >>> [int(j) for j in np.flatnonzero(clf.specific_coef_[1])]
+    [5]
+""")
+class DirtyClassifier(_DirtyMixin, _ClassifierBase):
+    _parameter_constraints = {**_ClassifierBase._parameter_constraints, **_DIRTY_PARAMS}
+
+    def __init__(
+        self,
+        alpha=1.0,
+        beta=0.5,
+        *,
+        fit_intercept=True,
+        task_column=None,
+        tol=1e-4,
+        max_iter=5000,
+        warm_start=False,
+    ):
+        self.alpha = alpha
+        self.beta = beta
+        self.fit_intercept = fit_intercept
+        self.task_column = task_column
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+
+
+__all__ = ["DirtyClassifier", "DirtyRegressor"]

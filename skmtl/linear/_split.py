@@ -1,0 +1,65 @@
+"""What the split models ``W = A + B`` (dirty, robust low rank) share: the estimator mixin that
+solves on the stacked variable ``[A | B]`` and reports the two parts.
+
+A split penalty object (:class:`._dirty.Dirty`, :class:`._robust.RobustLowRank`) provides
+
+- on the stacked variable ``V = [A | B]`` of shape (n_features, 2 n_outputs): ``value``,
+  ``prox`` (separable over the halves) and ``dual_norm`` (of a stacked gradient ``[G | G]`` it
+  is the dual norm of the infimal convolution at ``G``, so the duality gap of the stacked problem
+  certifies the problem in ``W``);
+- ``limit()``: at the exact limits of the model, the single penalty on ``W`` it reduces to
+  (``None`` in between), and ``assign(W)``, the documented split of a solution at that limit;
+- ``split(W)`` where the split of a given ``W`` has a closed form (dirty).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._solvers._composite import StackedDatafit
+
+
+class _SplitMixin:
+    """Estimator mixin: solve on the stacked variable, keep the two parts for the attributes."""
+
+    _part_names = ("first_coef_", "second_coef_")
+
+    def _solver_name(self, penalty):
+        # the limits reduce to row-separable norms (L2,1, L1): working sets apply there
+        return "working_set" if getattr(penalty, "separable", False) else "fista"
+
+    def _threshold(self, datafit, penalty):
+        return super()._threshold(getattr(datafit, "base", datafit), penalty)
+
+    def _solve(self, datafit, penalty, W0, b0):
+        limit = penalty.limit()
+        if limit is not None:
+            W, b, n_iter, crit, ok, rule_name = super()._solve(datafit, limit, W0, b0)
+            self._parts = penalty.assign(W)
+            return W, b, n_iter, crit, ok, rule_name
+        M = W0.shape[1]
+        V0 = np.hstack([W0, np.zeros_like(W0)])
+        prev = getattr(self, "_parts", None) if self.warm_start else None
+        if prev is not None and prev[0].shape == W0.shape and np.allclose(prev[0] + prev[1], W0):
+            V0 = np.hstack(prev)
+        V, b, n_iter, crit, ok, rule_name = super()._solve(
+            StackedDatafit(datafit), penalty, V0, b0
+        )
+        A, B = V[:, :M], V[:, M:]
+        self._parts = penalty.polish(A, B)
+        return A + B, b, n_iter, crit, ok, rule_name
+
+    def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
+        super()._set_fitted(W, b, meta, n_iter, crit, rule_name)
+        dtype = meta["dtype"]
+        single = meta["layout"] == "single" and not self._is_classifier
+        for name, part in zip(self._part_names, self._parts):
+            coef = part.T.astype(dtype)
+            setattr(self, name, coef[0] if single else coef)
+
+
+def _check_positive(name, value):
+    value = float(value)
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0; got {value!r}.")
+    return value

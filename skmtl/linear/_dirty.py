@@ -16,17 +16,15 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import _ClassifierBase, _RegressorBase
-from ._estimators import _doc
-from ._penalties import L21
+from ._family import Param, make_family
+from ._penalties import DUALITY_GAP, L21, WORKING_SET, Penalty
 from ._split import _SplitMixin
 
 
-class L1:
+class L1(Penalty):
     """``P(W) = alpha * sum_ij |W_ij|`` (an independent lasso per output)."""
 
-    capabilities = frozenset({"working_set", "duality_gap"})
-    separable = True
+    capabilities = frozenset({WORKING_SET, DUALITY_GAP})
 
     def __init__(self, alpha):
         self.alpha = float(alpha)
@@ -101,15 +99,15 @@ def dirty_split(W, alpha, beta):
     return P, W - P
 
 
-class Dirty:
+class Dirty(Penalty):
     """``min_{P + Q = W} alpha ||P||_{2,1} + beta ||Q||_1`` on the stacked variable ``[P | Q]``.
 
     ``with_alpha`` keeps the ratio ``beta / alpha`` (a regularisation path moves both), and
     ``alpha_max`` is the smallest ``alpha`` with ``W = 0`` at that ratio.
     """
 
-    capabilities = frozenset({"duality_gap"})
-    separable = False  # (over rows of the stacked variable it is; the solver needs no more)
+    # separable over the rows of the stacked variable too, but the solver needs no working set
+    capabilities = frozenset({DUALITY_GAP})
 
     def __init__(self, alpha, beta, n_outputs):
         self.alpha = float(alpha)
@@ -167,202 +165,88 @@ class Dirty:
 class _DirtyMixin(_SplitMixin):
     _part_names = ("shared_coef_", "specific_coef_")
 
-    def _penalty(self, n_tasks, widths):
-        return Dirty(self.alpha, self.beta, sum(widths))
 
+_POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
 
-_DIRTY_PARAMS = {
-    "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
-    "beta": [Interval(numbers.Real, 0, None, closed="neither")],
-}
+_LIMITS = r"""``P`` (``shared_coef_``) holds the features that all tasks use (whole rows, as the
+L2,1 model), ``Q`` (``specific_coef_``) the exceptions that one task makes (single entries, as a
+lasso). The interesting range is ``alpha / sqrt(n_outputs) < beta < alpha``, with exact limits:
+``beta >= alpha`` gives ``Q = 0`` (the L2,1 model with the same ``alpha``) and
+``beta <= alpha / sqrt(n_outputs)`` gives ``P = 0`` (an independent lasso per output with
+``beta``). The split of a row ``W_j`` is unique except when ``beta sqrt(k_j) = alpha``
+(``k_j`` its nonzero entries); there a row with one nonzero entry is counted as shared and a
+row with more as specific (:func:`skmtl.linear._dirty.dirty_split`)."""
 
-_DIRTY_MATH = r""".. math:: f(W, b) + \min_{P + Q = W} \; \alpha \|P\|_{2,1} + \beta \|Q\|_1,
-              \qquad \|P\|_{2,1} = \sum_j \|P_{j,:}\|_2, \quad \|Q\|_1 = \sum_{j,t} |Q_{jt}|,"""
+DirtyRegressor, DirtyClassifier = make_family(
+    "Dirty",
+    penalty=Dirty,
+    build=lambda p, n_tasks, widths: Dirty(p.alpha, p.beta, sum(widths)),
+    mixin=_DirtyMixin,
+    alpha=Param("alpha", 1.0, _POSITIVE, "Strength of the L2,1 penalty on the shared part ``P``.",
+                positional=True),
+    params=[
+        Param("beta", 0.5, _POSITIVE,
+              "Strength of the L1 penalty on the task-specific part ``Q``.", positional=True),
+    ],
+    summary={
+        "regressor": "Multi-task least squares with the dirty model: shared and task-specific "
+        "sparse parts (Jalali et al. 2010).",
+        "classifier": "Multi-task logistic regression with the dirty model: shared and "
+        "task-specific sparse parts.",
+    },
+    objective=r"""f(W, b) + \min_{P + Q = W} \; \alpha \|P\|_{2,1} + \beta \|Q\|_1,
+          \qquad \|P\|_{2,1} = \sum_j \|P_{j,:}\|_2, \quad \|Q\|_1 = \sum_{j,t} |Q_{jt}|,""",
+    description={
+        "regressor": _LIMITS,
+        "classifier": "Rows are features across all outputs (all tasks, all classes): ``P`` "
+        "selects features for every output at once, ``Q`` single (feature, output) entries. "
+        + _LIMITS,
+    },
+    attributes="""shared_coef_ : ndarray, shaped like ``coef_``
+    The shared part ``P`` (whole features).
+specific_coef_ : ndarray, shaped like ``coef_``
+    The task-specific part ``Q``; ``shared_coef_ + specific_coef_ == coef_``.""",
+    see_also={
+        "regressor": """SparseRegressor : the ``beta >= alpha`` limit.
+sklearn.linear_model.Lasso : the ``beta <= alpha / sqrt(n_tasks)`` limit, task by task
+    (``Lasso(alpha=beta)``).
+RobustLowRankRegressor : the same split with a low-rank shared part and outlier tasks.""",
+        "classifier": "SparseClassifier : the ``beta >= alpha`` limit.",
+    },
+    notes="""Accelerated proximal gradient on the stacked variable ``[P | Q]`` (the datafit sees
+``P + Q``; the prox is group soft-thresholding of ``P`` and soft-thresholding of ``Q``); the
+returned split is then made canonical row by row, in closed form. At the limits the problem in
+``W`` is solved directly (working sets). The duality gap is that of the problem in ``W``: its
+dual norm is ``max(max_j ||V_j||_2 / alpha, max_jt |V_jt| / beta)``.""",
+    references="""A. Jalali, P. Ravikumar, S. Sanghavi and C. Ruan. A dirty model for multi-task
+learning. NeurIPS 2010 (with ``||P||_{1,inf}``; this is the L2,1 form of mutar's
+``DirtyModel``).
 
-_DIRTY_LIMITS = r"""``P`` (``shared_coef_``) holds the features that all tasks use (whole rows, as
-    :class:`SparseRegressor`), ``Q`` (``specific_coef_``) the exceptions that one task makes
-    (single entries, as a lasso). The interesting range is
-    ``alpha / sqrt(n_outputs) < beta < alpha``, with exact limits:
-    ``beta >= alpha`` gives ``Q = 0`` (the L2,1 model with the same ``alpha``) and
-    ``beta <= alpha / sqrt(n_outputs)`` gives ``P = 0`` (an independent lasso per output with
-    ``beta``). The split of a row ``W_j`` is unique except when ``beta sqrt(k_j) = alpha``
-    (``k_j`` its nonzero entries); there a row with one nonzero entry is counted as shared and a
-    row with more as specific (:func:`skmtl.linear._dirty.dirty_split`)."""
-
-_DIRTY_SOLVER = """Accelerated proximal gradient on the stacked variable ``[P | Q]`` (the
-    datafit sees ``P + Q``; the prox is group soft-thresholding of ``P`` and soft-thresholding of
-    ``Q``); the returned split is then made canonical row by row in closed form. At the limits
-    the problem in ``W`` is solved directly (working sets)."""
-
-
-@_doc(r"""Multi-task least squares with the dirty model: shared and task-specific sparse parts.
-
-    Minimises
-
-    """ + _DIRTY_MATH + r"""
-
-    {reg}
-
-    """ + _DIRTY_LIMITS + r"""
-
-    Parameters
-    ----------
-    alpha : float, default=1.0
-        Strength of the L2,1 penalty on the shared part ``P``.
-    beta : float, default=0.5
-        Strength of the L1 penalty on the task-specific part ``Q``.
-    {common}
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_tasks, n_features) or (n_features,)
-        Coefficients ``W = P + Q``, one row per task.
-    shared_coef_ : ndarray, shaped like ``coef_``
-        The shared part ``P`` (whole features: a column of ``shared_coef_`` is zero or used by
-        every task in general).
-    specific_coef_ : ndarray, shaped like ``coef_``
-        The task-specific part ``Q``; ``shared_coef_ + specific_coef_ == coef_``.
-    intercept_ : ndarray of shape (n_tasks,) or float
-        Intercepts.
-    dual_gap_ : float
-        Duality gap of the problem in ``W`` at the solution (the dual norm is
-        ``max(max_j ||V_j||_2 / alpha, max_jt |V_jt| / beta)``).
-    {attrs}
-
-    See Also
-    --------
-    SparseRegressor : the ``beta >= alpha`` limit.
-    sklearn.linear_model.Lasso : the ``beta <= alpha / sqrt(n_tasks)`` limit, task by task
-        (``Lasso(alpha=beta)``).
-    RobustLowRankRegressor : the same split with a low-rank shared part and outlier tasks.
-
-    Notes
-    -----
-    """ + _DIRTY_SOLVER + r"""
-
-    {gap}
-
-    References
-    ----------
-    A. Jalali, P. Ravikumar, S. Sanghavi and C. Ruan. A dirty model for multi-task learning.
-    NeurIPS 2010 (with ``||P||_{1,inf}``; this is the L2,1 form of mutar's ``DirtyModel``).
-    H. Janati, M. Cuturi and A. Gramfort. mutar: multi-task regression in Python.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.linear import DirtyRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 10))
-    >>> W = np.zeros((10, 4)); W[:2] = 1.0   # features 0, 1 shared by the 4 tasks
-    >>> W[5, 2] = 2.0                        # feature 5 used by task 2 alone
-    >>> Y = X @ W + 0.05 * rng.normal(size=(200, 4))
-    >>> model = DirtyRegressor(alpha=0.05, beta=0.04).fit(X, Y)
-    >>> np.flatnonzero(np.any(model.shared_coef_ != 0, axis=0))
-    array([0, 1])
-    >>> np.argwhere(model.specific_coef_ != 0)
-    array([[2, 5]])
-""")
-class DirtyRegressor(_DirtyMixin, _RegressorBase):
-    _parameter_constraints = {**_RegressorBase._parameter_constraints, **_DIRTY_PARAMS}
-
-    def __init__(
-        self,
-        alpha=1.0,
-        beta=0.5,
-        *,
-        fit_intercept=True,
-        task_column=None,
-        tol=1e-4,
-        max_iter=5000,
-        warm_start=False,
-    ):
-        self.alpha = alpha
-        self.beta = beta
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-
-
-@_doc(r"""Multi-task logistic regression with the dirty model: shared and task-specific parts.
-
-    Minimises
-
-    """ + _DIRTY_MATH + r"""
-
-    {clf}
-
-    Rows are features across all outputs (all tasks, all classes): ``P`` selects features for
-    every output at once, ``Q`` single (feature, output) entries. """ + _DIRTY_LIMITS[
-    _DIRTY_LIMITS.index("The interesting"):] + r"""
-
-    Parameters
-    ----------
-    alpha : float, default=1.0
-        Strength of the L2,1 penalty on the shared part.
-    beta : float, default=0.5
-        Strength of the L1 penalty on the task-specific part.
-    {common}
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_outputs, n_features)
-        Coefficients ``W = P + Q``: one row per binary task, ``K_t`` rows for a task with
-        ``K_t > 2`` classes.
-    shared_coef_, specific_coef_ : ndarray, shaped like ``coef_``
-        The two parts; they sum to ``coef_``.
-    intercept_ : ndarray of shape (n_outputs,)
-        Intercepts.
-    classes_ : ndarray or list of ndarray
-        Class labels (one array for one task or the long layout, one per task otherwise).
-    {attrs}
-
-    See Also
-    --------
-    SparseClassifier : the ``beta >= alpha`` limit.
-
-    Notes
-    -----
-    """ + _DIRTY_SOLVER + r"""
-
-    {prox}
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.linear import DirtyClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(400, 8))
-    >>> Y = np.column_stack([X[:, 0] + (k == 1) * 2 * X[:, 5] > 0 for k in range(3)]).astype(int)
-    >>> clf = DirtyClassifier(alpha=0.06, beta=0.045).fit(X, Y)
-    >>> np.flatnonzero(np.any(clf.shared_coef_ != 0, axis=0))
-    array([0])
-    >>> [int(j) for j in np.flatnonzero(clf.specific_coef_[1])]
-    [5]
-""")
-class DirtyClassifier(_DirtyMixin, _ClassifierBase):
-    _parameter_constraints = {**_ClassifierBase._parameter_constraints, **_DIRTY_PARAMS}
-
-    def __init__(
-        self,
-        alpha=1.0,
-        beta=0.5,
-        *,
-        fit_intercept=True,
-        task_column=None,
-        tol=1e-4,
-        max_iter=5000,
-        warm_start=False,
-    ):
-        self.alpha = alpha
-        self.beta = beta
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-
+H. Janati, M. Cuturi and A. Gramfort. mutar: multi-task regression in Python.""",
+    examples={
+        "regressor": """>>> import numpy as np
+>>> from skmtl.linear import DirtyRegressor
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(200, 10))
+>>> W = np.zeros((10, 4)); W[:2] = 1.0   # features 0, 1 shared by the 4 tasks
+>>> W[5, 2] = 2.0                        # feature 5 used by task 2 alone
+>>> Y = X @ W + 0.05 * rng.normal(size=(200, 4))
+>>> model = DirtyRegressor(alpha=0.05, beta=0.04).fit(X, Y)
+>>> np.flatnonzero(np.any(model.shared_coef_ != 0, axis=0))
+array([0, 1])
+>>> np.argwhere(model.specific_coef_ != 0)
+array([[2, 5]])""",
+        "classifier": """>>> import numpy as np
+>>> from skmtl.linear import DirtyClassifier
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(400, 8))
+>>> Y = np.column_stack([X[:, 0] + (k == 1) * 2 * X[:, 5] > 0 for k in range(3)]).astype(int)
+>>> clf = DirtyClassifier(alpha=0.06, beta=0.045).fit(X, Y)
+>>> np.flatnonzero(np.any(clf.shared_coef_ != 0, axis=0))
+array([0])
+>>> [int(j) for j in np.flatnonzero(clf.specific_coef_[1])]
+[5]""",
+    },
+)
 
 __all__ = ["DirtyClassifier", "DirtyRegressor"]

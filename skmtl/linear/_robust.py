@@ -17,9 +17,8 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import _ClassifierBase, _RegressorBase
-from ._estimators import _doc
-from ._penalties import TraceNorm
+from ._family import Param, make_family
+from ._penalties import DUALITY_GAP, Penalty, TraceNorm
 from ._split import _SplitMixin
 
 
@@ -28,11 +27,10 @@ def _slices(widths):
     return [slice(int(e - w), int(e)) for e, w in zip(ends, widths)]
 
 
-class TaskGroupNorm:
+class TaskGroupNorm(Penalty):
     """``P(W) = alpha * sum_t ||W[:, cols_t]||_F``: whole tasks are switched on or off."""
 
-    capabilities = frozenset({"duality_gap"})
-    separable = False
+    capabilities = frozenset({DUALITY_GAP})
 
     def __init__(self, alpha, widths):
         self.alpha = float(alpha)
@@ -63,15 +61,14 @@ class TaskGroupNorm:
         return float(self.norms(grad0).max(initial=0.0))
 
 
-class RobustLowRank:
+class RobustLowRank(Penalty):
     """``min_{L + S = W} alpha ||L||_* + beta sum_t ||S_t||_F`` on the stacked ``[L | S]``.
 
     ``with_alpha`` keeps ``beta / alpha``; ``alpha_max`` is the smallest ``alpha`` with ``W = 0``
     at that ratio.
     """
 
-    capabilities = frozenset({"duality_gap"})
-    separable = False
+    capabilities = frozenset({DUALITY_GAP})
 
     def __init__(self, alpha, beta, widths):
         self.alpha = float(alpha)
@@ -134,200 +131,91 @@ class RobustLowRank:
 class _RobustMixin(_SplitMixin):
     _part_names = ("low_rank_coef_", "outlier_coef_")
 
-    def _penalty(self, n_tasks, widths):
-        return RobustLowRank(self.alpha, self.beta, widths)
-
     def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
         super()._set_fitted(W, b, meta, n_iter, crit, rule_name)
-        S = self._parts[1]
-        norms = TaskGroupNorm(1.0, meta["widths"]).norms(S)
+        norms = TaskGroupNorm(1.0, meta["widths"]).norms(self._parts[1])
         self.outlier_norms_ = norms
         self.outlier_tasks_ = np.asarray(meta["tasks"])[norms > 0]
 
 
-_ROBUST_PARAMS = {
-    "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
-    "beta": [Interval(numbers.Real, 0, None, closed="neither")],
-}
+_POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
 
-_ROBUST_MATH = r""".. math:: f(W, b) + \min_{L + S = W} \; \alpha \|L\|_* + \beta \sum_{t=1}^T
-              \|S_t\|_F,"""
+_LIMITS = r"""``L`` (``low_rank_coef_``) is the structure that the tasks share, ``S``
+(``outlier_coef_``) is zero except on the outlier tasks (``outlier_tasks_``), which it lets
+deviate from that structure; ``S_t`` is the block of task ``t`` (one column, or one per class
+for a task with ``K > 2`` classes). Exact limits: ``beta >= alpha`` (``alpha sqrt(K)`` with
+``K`` classes per task) gives ``S = 0``, the trace-norm model with the same ``alpha``;
+``beta <= alpha / sqrt(n_tasks)`` gives ``L = 0`` (every task on its own, with a group penalty
+``beta ||w_t||`` per task). Where the split of a solution is not unique (it can be at ``beta``
+equal to either bound) the solver's split is returned, except at the limits, where it is the
+one above."""
 
-_ROBUST_LIMITS = r"""``L`` (``low_rank_coef_``) is the structure that the tasks share, ``S``
-    (``outlier_coef_``) is zero except on the outlier tasks (``outlier_tasks_``), which it lets
-    deviate from that structure. Exact limits: ``beta >= alpha`` (``alpha sqrt(K)`` with ``K``
-    classes per task) gives ``S = 0``, the trace-norm model with the same ``alpha``;
-    ``beta <= alpha / sqrt(n_tasks)`` gives ``L = 0`` (every task on its own, with a group
-    penalty ``beta ||w_t||`` per task). Where the split of a solution is not unique (it can be
-    at ``beta`` equal to either bound) the solver's split is returned, except at the limits, where
-    it is the one above."""
+RobustLowRankRegressor, RobustLowRankClassifier = make_family(
+    "RobustLowRank",
+    penalty=RobustLowRank,
+    build=lambda p, n_tasks, widths: RobustLowRank(p.alpha, p.beta, widths),
+    mixin=_RobustMixin,
+    alpha=Param("alpha", 1.0, _POSITIVE,
+                "Strength of the trace-norm penalty on the shared part ``L``.", positional=True),
+    params=[
+        Param("beta", 0.5, _POSITIVE,
+              "Strength of the task-group penalty on the outlier part ``S``.", positional=True),
+    ],
+    summary={
+        "regressor": "Robust multi-task least squares: a low-rank structure shared by the tasks "
+        "plus outlier tasks (Chen, Zhou & Ye 2011).",
+        "classifier": "Robust multi-task logistic regression: a shared low-rank structure plus "
+        "outlier tasks.",
+    },
+    objective=r"""f(W, b) + \min_{L + S = W} \; \alpha \|L\|_* + \beta \sum_{t=1}^T
+          \|S_t\|_F,""",
+    description=_LIMITS,
+    attributes="""low_rank_coef_ : ndarray, shaped like ``coef_``
+    The shared low-rank part ``L``.
+outlier_coef_ : ndarray, shaped like ``coef_``
+    The outlier part ``S``; ``low_rank_coef_ + outlier_coef_ == coef_``.
+outlier_tasks_ : ndarray
+    Labels (as in ``tasks_``) of the outlier tasks: the tasks whose block of
+    ``outlier_coef_`` is not zero (exact zeros, from group soft-thresholding).
+outlier_norms_ : ndarray of shape (n_tasks,)
+    ``||S_t||_F`` per task (0 for the tasks that follow the shared structure).""",
+    see_also={
+        "regressor": """LowRankRegressor : the ``beta >= alpha`` limit.
+DirtyRegressor : the same split with a row-sparse shared part.""",
+        "classifier": "LowRankClassifier : the ``beta >= alpha`` limit (binary tasks).",
+    },
+    notes="""Accelerated proximal gradient on the stacked variable ``[L | S]`` (the datafit sees
+``L + S``; the prox is singular-value thresholding of ``L`` and group soft-thresholding of the
+task blocks of ``S``); at the limits the problem in ``W`` is solved directly. The duality gap is
+that of the problem in ``W``, computed with the penalty of the returned split (an upper bound):
+the dual norm is ``max(||V||_2 / alpha, max_t ||V_t||_F / beta)``.""",
+    references="""J. Chen, J. Zhou and J. Ye. Integrating low-rank and group-sparse structures for
+robust multi-task learning. KDD 2011.
 
-_ROBUST_ATTRS = """low_rank_coef_, outlier_coef_ : ndarray, shaped like ``coef_``
-        The two parts ``L`` and ``S``; they sum to ``coef_``.
-    outlier_tasks_ : ndarray
-        Labels (as in ``tasks_``) of the outlier tasks: the tasks whose block of
-        ``outlier_coef_`` is not zero (exact zeros, from group soft-thresholding).
-    outlier_norms_ : ndarray of shape (n_tasks,)
-        ``||S_t||_F`` per task (0 for the tasks that follow the shared structure)."""
-
-
-@_doc(r"""Robust multi-task least squares: a low-rank structure shared by the tasks plus outlier
-    tasks (Chen, Zhou & Ye 2011).
-
-    Minimises
-
-    """ + _ROBUST_MATH + r"""
-
-    {reg}
-
-    """ + _ROBUST_LIMITS + r"""
-
-    Parameters
-    ----------
-    alpha : float, default=1.0
-        Strength of the trace-norm penalty on the shared part ``L``.
-    beta : float, default=0.5
-        Strength of the task-group penalty on the outlier part ``S``.
-    {common}
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_tasks, n_features) or (n_features,)
-        Coefficients ``W = L + S``, one row per task.
-    """ + _ROBUST_ATTRS + r"""
-    intercept_ : ndarray of shape (n_tasks,) or float
-        Intercepts.
-    dual_gap_ : float
-        Duality gap of the problem in ``W`` at the solution (an upper bound computed with the
-        penalty of the returned split).
-    {attrs}
-
-    See Also
-    --------
-    LowRankRegressor : the ``beta >= alpha`` limit.
-    DirtyRegressor : the same split with a row-sparse shared part.
-
-    Notes
-    -----
-    Accelerated proximal gradient on the stacked variable ``[L | S]`` (the datafit sees
-    ``L + S``); at the limits the problem in ``W`` is solved directly.
-
-    {gap}
-
-    References
-    ----------
-    J. Chen, J. Zhou and J. Ye. Integrating low-rank and group-sparse structures for robust
-    multi-task learning. KDD 2011.
-    J. Zhou, J. Chen and J. Ye. MALSAR: Multi-task learning via structural regularization. 2011.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.linear import RobustLowRankRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(100, 6))
-    >>> W = np.outer(rng.normal(size=6), np.ones(8))   # 8 tasks, one shared direction
-    >>> W[:, 3] = 2 * rng.normal(size=6)              # task 3 is an outlier
-    >>> Y = X @ W + 0.1 * rng.normal(size=(100, 8))
-    >>> model = RobustLowRankRegressor(alpha=0.3, beta=0.2).fit(X, Y)
-    >>> model.outlier_tasks_
-    array([3])
-    >>> int(np.linalg.matrix_rank(model.low_rank_coef_, tol=1e-6))
-    1
-""")
-class RobustLowRankRegressor(_RobustMixin, _RegressorBase):
-    _parameter_constraints = {**_RegressorBase._parameter_constraints, **_ROBUST_PARAMS}
-
-    def __init__(
-        self,
-        alpha=1.0,
-        beta=0.5,
-        *,
-        fit_intercept=True,
-        task_column=None,
-        tol=1e-4,
-        max_iter=5000,
-        warm_start=False,
-    ):
-        self.alpha = alpha
-        self.beta = beta
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-
-
-@_doc(r"""Robust multi-task logistic regression: a shared low-rank structure plus outlier tasks.
-
-    Minimises
-
-    """ + _ROBUST_MATH + r"""
-
-    {clf}
-
-    """ + _ROBUST_LIMITS + r"""
-
-    Parameters
-    ----------
-    alpha : float, default=1.0
-        Strength of the trace-norm penalty on the shared part.
-    beta : float, default=0.5
-        Strength of the task-group penalty on the outlier part.
-    {common}
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_outputs, n_features)
-        Coefficients ``W = L + S``: one row per binary task, ``K_t`` rows for a task with
-        ``K_t > 2`` classes.
-    """ + _ROBUST_ATTRS + r"""
-    intercept_ : ndarray of shape (n_outputs,)
-        Intercepts.
-    classes_ : ndarray or list of ndarray
-        Class labels (one array for one task or the long layout, one per task otherwise).
-    {attrs}
-
-    See Also
-    --------
-    LowRankClassifier : the ``beta >= alpha`` limit (binary tasks).
-
-    Notes
-    -----
-    {prox}
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.linear import RobustLowRankClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 4))
-    >>> Y = np.column_stack([X[:, 0] - X[:, 1] > 0] * 5 + [X[:, 2] > 0]).astype(int)
-    >>> clf = RobustLowRankClassifier(alpha=0.05, beta=0.03).fit(X, Y)
-    >>> clf.outlier_tasks_
-    array([5])
-""")
-class RobustLowRankClassifier(_RobustMixin, _ClassifierBase):
-    _parameter_constraints = {**_ClassifierBase._parameter_constraints, **_ROBUST_PARAMS}
-
-    def __init__(
-        self,
-        alpha=1.0,
-        beta=0.5,
-        *,
-        fit_intercept=True,
-        task_column=None,
-        tol=1e-4,
-        max_iter=5000,
-        warm_start=False,
-    ):
-        self.alpha = alpha
-        self.beta = beta
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-
+J. Zhou, J. Chen and J. Ye. MALSAR: Multi-task learning via structural regularization. 2011
+(``Least_RMTL``).""",
+    examples={
+        "regressor": """>>> import numpy as np
+>>> from skmtl.linear import RobustLowRankRegressor
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(100, 6))
+>>> W = np.outer(rng.normal(size=6), np.ones(8))   # 8 tasks, one shared direction
+>>> W[:, 3] = 2 * rng.normal(size=6)              # task 3 is an outlier
+>>> Y = X @ W + 0.1 * rng.normal(size=(100, 8))
+>>> model = RobustLowRankRegressor(alpha=0.3, beta=0.2).fit(X, Y)
+>>> model.outlier_tasks_
+array([3])
+>>> int(np.linalg.matrix_rank(model.low_rank_coef_, tol=1e-6))
+1""",
+        "classifier": """>>> import numpy as np
+>>> from skmtl.linear import RobustLowRankClassifier
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(300, 4))
+>>> Y = np.column_stack([X[:, 0] - X[:, 1] > 0] * 5 + [X[:, 2] > 0]).astype(int)
+>>> clf = RobustLowRankClassifier(alpha=0.05, beta=0.03).fit(X, Y)
+>>> clf.outlier_tasks_
+array([5])""",
+    },
+)
 
 __all__ = ["RobustLowRankClassifier", "RobustLowRankRegressor"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._penalties import WORKING_SET, has_capability
 from ._solvers._composite import StackedDatafit
 
 
@@ -26,7 +27,7 @@ class _SplitMixin:
 
     def _solver_name(self, penalty):
         # the limits reduce to row-separable norms (L2,1, L1): working sets apply there
-        return "working_set" if getattr(penalty, "separable", False) else "fista"
+        return "working_set" if has_capability(penalty, WORKING_SET) else "fista"
 
     def _threshold(self, datafit, penalty):
         return super()._threshold(getattr(datafit, "base", datafit), penalty)
@@ -57,9 +58,3 @@ class _SplitMixin:
             coef = part.T.astype(dtype)
             setattr(self, name, coef[0] if single else coef)
 
-
-def _check_positive(name, value):
-    value = float(value)
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0; got {value!r}.")
-    return value

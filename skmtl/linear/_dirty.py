@@ -133,8 +133,16 @@ class Dirty(Penalty):
         )
 
     def prox(self, V, step):
-        P, Q = self._halves(V)
-        return np.hstack([L21(self.alpha).prox(P, step), L1(self.beta).prox(Q, step)])
+        M = self.n_outputs
+        out = np.empty_like(V)
+        P = V[:, :M]
+        norms = np.sqrt(np.einsum("ij,ij->i", P, P))
+        thresh = step * self.alpha
+        shrink = 1.0 - thresh / np.maximum(norms, thresh)  # 0 where norms <= thresh
+        np.multiply(P, shrink[:, None], out=out[:, :M])
+        Q = V[:, M:]
+        np.multiply(np.sign(Q), np.maximum(np.abs(Q) - step * self.beta, 0.0), out=out[:, M:])
+        return out
 
     def dual_norm(self, V):
         P, Q = self._halves(V)

@@ -36,22 +36,26 @@ class TaskGroupNorm(Penalty):
         self.alpha = float(alpha)
         self.widths = [int(w) for w in widths]
         self._sl = _slices(self.widths)
+        self._starts = np.array([s.start for s in self._sl], dtype=np.intp)
+        self._unit = all(w == 1 for w in self.widths)
 
     def with_alpha(self, alpha):
         return TaskGroupNorm(alpha, self.widths)
 
     def norms(self, W):
-        return np.array([float(np.sqrt(np.sum(W[:, s] ** 2))) for s in self._sl])
+        sq = np.einsum("ij,ij->j", W, W)
+        if self._unit:
+            return np.sqrt(sq)
+        return np.sqrt(np.add.reduceat(sq, self._starts)) if sq.size else np.zeros(0)
 
     def value(self, W):
         return self.alpha * float(self.norms(W).sum())
 
     def prox(self, V, step):
-        out = V.copy()
         thresh = step * self.alpha
-        for s, nv in zip(self._sl, self.norms(V)):
-            out[:, s] *= (1.0 - thresh / nv) if nv > thresh else 0.0
-        return out
+        norms = self.norms(V)
+        shrink = 1.0 - thresh / np.maximum(norms, thresh)  # 0 where norms <= thresh
+        return V * (shrink if self._unit else np.repeat(shrink, self.widths))[None, :]
 
     def dual_norm(self, V):
         norm = float(self.norms(V).max(initial=0.0))
@@ -94,8 +98,11 @@ class RobustLowRank(Penalty):
         return self._trace.value(L) + self._group.value(S)
 
     def prox(self, V, step):
-        L, S = self._halves(V)
-        return np.hstack([self._trace.prox(L, step), self._group.prox(S, step)])
+        M = self.n_outputs
+        out = np.empty_like(V)
+        out[:, :M] = self._trace.prox(V[:, :M], step)
+        out[:, M:] = self._group.prox(V[:, M:], step)
+        return out
 
     def dual_norm(self, V):
         L, S = self._halves(V)

@@ -17,17 +17,30 @@ from __future__ import annotations
 import numpy as np
 
 
+def _bound(datafit):
+    """Whether ``datafit.lipschitz()`` is a proven bound: declared, or a Gram-form least
+    squares (:class:`._datafits.QuadraticGram` takes the exact largest eigenvalue of its Gram
+    matrices); power-iteration estimates are not (the solver then backtracks)."""
+    return bool(getattr(datafit, "lipschitz_is_bound", hasattr(datafit, "Q")))
+
+
 class StackedDatafit:
     """The datafit of ``W = V[:, :M] + V[:, M:]`` for the stacked variable ``V`` (p, 2M)."""
 
     def __init__(self, base):
         self.base = base
         self.fit_intercept = base.fit_intercept
+        self.lipschitz_is_bound = _bound(base)
+        self._last = (None, None)
 
-    @staticmethod
-    def join(V):
+    def join(self, V):
+        """``A + B``, cached for the last ``V`` (a solver asks for it several times)."""
+        if self._last[0] is V:
+            return self._last[1]
         M = V.shape[1] // 2
-        return V[:, :M] + V[:, M:]
+        W = V[:, :M] + V[:, M:]
+        self._last = (V, W)
+        return W
 
     def linear(self, V, b=None):
         return self.base.linear(self.join(V), b)
@@ -69,6 +82,7 @@ class SmoothPlus:
         self.base = base
         self.smooth = smooth
         self.fit_intercept = base.fit_intercept
+        self.lipschitz_is_bound = _bound(base)
 
     def linear(self, W, b=None):
         return self.base.linear(W, b)

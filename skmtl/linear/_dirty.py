@@ -75,7 +75,8 @@ def dirty_split(W, alpha, beta):
     p, M = W.shape
     k = np.count_nonzero(a, axis=1)
     sq = a * a
-    tail = np.sum(sq, axis=1)[:, None] - np.cumsum(sq, axis=1)  # S_m = sum_{i > m} a_i^2
+    # S_m = sum_{i > m} a_i^2 (clipped: the difference of sums can round below zero)
+    tail = np.maximum(np.sum(sq, axis=1)[:, None] - np.cumsum(sq, axis=1), 0.0)
     c = np.full(p, np.nan)
     top = a[:, 0] if M else np.zeros(p)
     total = np.sqrt(np.sum(sq, axis=1))

@@ -1,7 +1,7 @@
 """
-==================================================================
+=======================================================================
 Dirty model: the shared and the task-specific support of DirtyRegressor
-==================================================================
+=======================================================================
 
 The L2,1 penalty of :class:`skmtl.linear.SparseRegressor` keeps or drops a feature for all
 tasks at once. Real tasks often share most of their features but each use a few of their own;

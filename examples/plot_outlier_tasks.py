@@ -1,7 +1,7 @@
 """
-===========================================================
+==============================================================
 Robust low rank: outlier tasks found by RobustLowRankRegressor
-===========================================================
+==============================================================
 
 The trace-norm penalty of :class:`skmtl.linear.LowRankRegressor` assumes that all tasks share a
 low-dimensional structure. One task that does not (a different population, a mislabelled

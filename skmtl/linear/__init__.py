@@ -7,6 +7,12 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
   their mean (Evgeniou & Pontil 2004);
 - :class:`LowRankRegressor`, :class:`LowRankClassifier`: trace-norm penalty (shared subspace);
 - :class:`SparseRegressor`, :class:`SparseClassifier`: L2,1 penalty (joint feature selection);
+- :class:`GraphRegularizedRegressor`, :class:`GraphRegularizedClassifier`: a task graph you
+  give (MALSAR's SRMTL);
+- :class:`DirtyRegressor`, :class:`DirtyClassifier`: shared features plus task-specific
+  exceptions (Jalali et al. 2010);
+- :class:`RobustLowRankRegressor`, :class:`RobustLowRankClassifier`: a shared low-rank
+  structure plus outlier tasks (Chen, Zhou & Ye 2011);
 - :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`: ``alpha`` by cross-validation along a
   warm-started regularisation path.
 """

@@ -139,10 +139,14 @@ class _Quadratic:
         self.T = L.shape[0]
 
     def _rot(self, W, U):
+        if self.width == 1:
+            return (W @ U)[:, :, None]
         B = W.reshape(W.shape[0], self.T, self.width)
         return np.einsum("ptk,ts->psk", B, U)
 
     def _back(self, C):
+        if self.width == 1:
+            return C[:, :, 0] @ self.U.T
         return np.einsum("psk,ts->ptk", C, self.U).reshape(C.shape[0], -1)
 
     def _coupling(self, W):

@@ -338,3 +338,26 @@ def test_pipeline_and_grid_search():
                          } if isinstance(est, DirtyClassifier) else {})
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_penalty_protocol_alpha_max_and_path():
+    """``alpha_max`` (at a fixed ``beta / alpha``) is where ``W`` becomes zero, ``with_alpha``
+    keeps the ratio, and the regularisation path reproduces direct fits."""
+    from skmtl.linear._dirty import Dirty
+    from skmtl.linear._path import least_squares_path
+
+    Xs, ys, _ = _tasks(seed=5)
+    X, Y = _wide(Xs, ys)
+    pen = Dirty(0.1, 0.07, Y.shape[1])
+    assert pen.with_alpha(0.2).beta == pytest.approx(0.14)
+    assert pen.with_alpha(0.2).capabilities == pen.capabilities
+    template = DirtyRegressor(alpha=0.1, beta=0.07, tol=1e-10, max_iter=50000)
+    alphas, coefs, intercepts, gaps, _, _ = least_squares_path(template, X, Y, n_alphas=4,
+                                                               eps=0.1)
+    assert np.abs(coefs[0]).max() <= 1e-12  # alpha_max (exact zeros just above it)
+    above = DirtyRegressor(alpha=alphas[0] * 1.01, beta=0.7 * alphas[0] * 1.01).fit(X, Y)
+    below = DirtyRegressor(alpha=alphas[0] * 0.97, beta=0.7 * alphas[0] * 0.97).fit(X, Y)
+    assert np.all(above.coef_ == 0) and np.any(below.coef_ != 0)
+    for a, W in zip(alphas[1:], coefs[1:]):
+        direct = DirtyRegressor(alpha=a, beta=0.7 * a, tol=1e-10, max_iter=50000).fit(X, Y)
+        assert_allclose(W.T, direct.coef_, atol=1e-6)

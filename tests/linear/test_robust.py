@@ -272,3 +272,21 @@ def test_pipeline_and_grid_search():
                          } if isinstance(est, RobustLowRankClassifier) else {})
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_penalty_protocol_alpha_max_and_path():
+    from skmtl.linear._path import least_squares_path
+    from skmtl.linear._robust import RobustLowRank
+
+    X, Y, _, _ = _wide(seed=6)
+    pen = RobustLowRank(0.3, 0.2, [1] * Y.shape[1])
+    assert pen.with_alpha(0.6).beta == pytest.approx(0.4)
+    template = RobustLowRankRegressor(alpha=0.3, beta=0.2, tol=1e-10, max_iter=50000)
+    alphas, coefs, _, _, _, _ = least_squares_path(template, X, Y, n_alphas=3, eps=0.2)
+    assert np.all(coefs[0] == 0)
+    below = RobustLowRankRegressor(alpha=alphas[0] * 0.97, beta=alphas[0] * 0.97 * 2 / 3)
+    assert np.any(below.fit(X, Y).coef_ != 0)
+    for a, W in zip(alphas[1:], coefs[1:]):
+        direct = RobustLowRankRegressor(alpha=a, beta=a * 2 / 3, tol=1e-10,
+                                        max_iter=50000).fit(X, Y)
+        assert_allclose(W.T, direct.coef_, atol=1e-5)

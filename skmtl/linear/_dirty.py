@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._family import Param, make_family
 from ._penalties import DUALITY_GAP, L21, WORKING_SET, Penalty
-from ._split import _SplitMixin
+from ._split import _SplitMixin, default_ratio, split_penalty
 
 
 class L1(Penalty):
@@ -161,6 +161,12 @@ class Dirty(Penalty):
     def with_alpha(self, alpha):
         return Dirty(alpha, self.beta * float(alpha) / self.alpha, self.n_outputs)
 
+    def with_alpha_beta(self, alpha, beta):
+        return Dirty(alpha, beta, self.n_outputs)
+
+    def default_ratio(self):
+        return default_ratio(self.n_outputs)
+
     def value(self, W):
         P, Q = dirty_split(W, self.alpha, self.beta)
         return self.alpha * float(np.sum(np.sqrt(np.sum(P * P, axis=1)))) + self.beta * float(
@@ -197,7 +203,7 @@ class _DirtyMixin(_SplitMixin):
     _part_names = ("shared_coef_", "specific_coef_")
 
 
-_POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
+_BETA = [Interval(numbers.Real, 0, None, closed="neither"), None]
 
 _LIMITS = r"""``P`` (``shared_coef_``) holds the features that all tasks use (whole rows, as the
 L2,1 model), ``Q`` (``specific_coef_``) the exceptions that one task makes (single entries, as a
@@ -211,13 +217,18 @@ row with more as specific (:func:`skmtl.linear._dirty.dirty_split`)."""
 DirtyRegressor, DirtyClassifier = make_family(
     "Dirty",
     penalty=Dirty,
-    build=lambda p, n_tasks, widths: Dirty(p.alpha, p.beta, sum(widths)),
+    build=lambda p, n_tasks, widths: split_penalty(Dirty, p, sum(widths), sum(widths)),
     mixin=_DirtyMixin,
-    alpha=Param("alpha", 1.0, _POSITIVE, "Strength of the L2,1 penalty on the shared part ``P``.",
-                positional=True),
+    alpha="Strength of the L2,1 penalty on the shared part ``P`` (> 0).",
+    alpha_default_doc="""``None`` (default): ``alpha_ = 0.01 * alpha_max`` at the ratio
+``beta_ / alpha_`` of the ``beta`` default, with ``alpha_max`` the smallest ``alpha`` giving
+``W = 0`` there; when ``beta`` is given, ``alpha_ = beta * n_outputs ** 0.25``.""",
     params=[
-        Param("beta", 0.5, _POSITIVE,
-              "Strength of the L1 penalty on the task-specific part ``Q``.", positional=True),
+        Param("beta", None, _BETA,
+              """Strength of the L1 penalty on the task-specific part ``Q``. ``None`` (default):
+``beta_ = alpha_ * n_outputs ** -0.25``, the geometric middle of the range
+``(alpha / sqrt(n_outputs), alpha)`` where both parts are used.""", positional=True,
+              type_doc="float or None"),
     ],
     summary={
         "regressor": "Multi-task least squares with the dirty model: shared and task-specific "
@@ -233,7 +244,9 @@ DirtyRegressor, DirtyClassifier = make_family(
         "selects features for every output at once, ``Q`` single (feature, output) entries. "
         + _LIMITS,
     },
-    attributes="""shared_coef_ : ndarray, shaped like ``coef_``
+    attributes="""beta_ : float
+    The ``beta`` used.
+shared_coef_ : ndarray, shaped like ``coef_``
     The shared part ``P`` (whole features).
 specific_coef_ : ndarray, shaped like ``coef_``
     The task-specific part ``Q``; ``shared_coef_ + specific_coef_ == coef_``.""",

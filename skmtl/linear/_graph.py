@@ -284,8 +284,7 @@ GraphRegularizedRegressor, GraphRegularizedClassifier = make_family(
     penalty=GraphRegularized,
     build=_graph_penalty,
     mixin=_GraphMixin,
-    alpha=Param("alpha", 1.0, None, "Overall strength of the ridge (and, with ``l1_ratio``, L1) "
-                "penalty.", positional=True),
+    alpha="Overall strength of the ridge (and, with ``l1_ratio``, L1) penalty.",
     params=[
         Param("coupling", 1.0, [Interval(numbers.Real, 0, None, closed="both")],
               """How hard neighbouring tasks are pulled together; ``np.inf`` for one block per

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._family import Param, make_family
 from ._penalties import DUALITY_GAP, Penalty, TraceNorm
-from ._split import _SplitMixin
+from ._split import _SplitMixin, default_ratio, split_penalty
 
 
 def _slices(widths):
@@ -85,6 +85,12 @@ class RobustLowRank(Penalty):
     def with_alpha(self, alpha):
         return RobustLowRank(alpha, self.beta * float(alpha) / self.alpha, self.widths)
 
+    def with_alpha_beta(self, alpha, beta):
+        return RobustLowRank(alpha, beta, self.widths)
+
+    def default_ratio(self):
+        return default_ratio(len(self.widths))
+
     def _halves(self, V):
         M = self.n_outputs
         if V.shape[1] == 2 * M:
@@ -145,7 +151,7 @@ class _RobustMixin(_SplitMixin):
         self.outlier_tasks_ = np.asarray(meta["tasks"])[norms > 0]
 
 
-_POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
+_BETA = [Interval(numbers.Real, 0, None, closed="neither"), None]
 
 _LIMITS = r"""``L`` (``low_rank_coef_``) is the structure that the tasks share, ``S``
 (``outlier_coef_``) is zero except on the outlier tasks (``outlier_tasks_``), which it lets
@@ -160,13 +166,18 @@ one above."""
 RobustLowRankRegressor, RobustLowRankClassifier = make_family(
     "RobustLowRank",
     penalty=RobustLowRank,
-    build=lambda p, n_tasks, widths: RobustLowRank(p.alpha, p.beta, widths),
+    build=lambda p, n_tasks, widths: split_penalty(RobustLowRank, p, n_tasks, widths),
     mixin=_RobustMixin,
-    alpha=Param("alpha", 1.0, _POSITIVE,
-                "Strength of the trace-norm penalty on the shared part ``L``.", positional=True),
+    alpha="Strength of the trace-norm penalty on the shared part ``L`` (> 0).",
+    alpha_default_doc="""``None`` (default): ``alpha_ = 0.01 * alpha_max`` at the ratio
+``beta_ / alpha_`` of the ``beta`` default, with ``alpha_max`` the smallest ``alpha`` giving
+``W = 0`` there; when ``beta`` is given, ``alpha_ = beta * n_tasks ** 0.25``.""",
     params=[
-        Param("beta", 0.5, _POSITIVE,
-              "Strength of the task-group penalty on the outlier part ``S``.", positional=True),
+        Param("beta", None, _BETA,
+              """Strength of the task-group penalty on the outlier part ``S``. ``None``
+(default): ``beta_ = alpha_ * n_tasks ** -0.25``, the geometric middle of the range
+``(alpha / sqrt(n_tasks), alpha)`` where both parts are used.""", positional=True,
+              type_doc="float or None"),
     ],
     summary={
         "regressor": "Robust multi-task least squares: a low-rank structure shared by the tasks "
@@ -177,7 +188,9 @@ RobustLowRankRegressor, RobustLowRankClassifier = make_family(
     objective=r"""f(W, b) + \min_{L + S = W} \; \alpha \|L\|_* + \beta \sum_{t=1}^T
           \|S_t\|_F,""",
     description=_LIMITS,
-    attributes="""low_rank_coef_ : ndarray, shaped like ``coef_``
+    attributes="""beta_ : float
+    The ``beta`` used.
+low_rank_coef_ : ndarray, shaped like ``coef_``
     The shared low-rank part ``L``.
 outlier_coef_ : ndarray, shaped like ``coef_``
     The outlier part ``S``; ``low_rank_coef_ + outlier_coef_ == coef_``.

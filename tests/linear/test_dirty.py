@@ -311,10 +311,13 @@ def test_warm_start_and_convergence_warning():
         DirtyRegressor(alpha=0.1, beta=0.07, task_column=7, tol=1e-12, max_iter=3).fit(X, y)
 
 
-@pytest.mark.parametrize("param, value", [("beta", 0.0), ("alpha", 0.0), ("beta", -1.0)])
-def test_bad_parameters(param, value):
+@pytest.mark.parametrize("param, value, exc", [
+    ("beta", 0.0, InvalidParameterError), ("alpha", 0.0, ValueError),
+    ("beta", -1.0, InvalidParameterError)])
+def test_bad_parameters(param, value, exc):
+    # beta: the parameter constraints; alpha = 0: the family's own check (alpha is shared)
     X, Y = np.random.default_rng(0).normal(size=(20, 3)), np.zeros((20, 2))
-    with pytest.raises(InvalidParameterError, match=param):
+    with pytest.raises(exc, match=param):
         DirtyRegressor(**{param: value}).fit(X, Y)
 
 

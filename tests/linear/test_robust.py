@@ -249,10 +249,13 @@ def test_sparse_X_warm_start_and_warning():
         RobustLowRankRegressor(alpha=0.3, beta=0.2, tol=1e-12, max_iter=3).fit(X, Y)
 
 
-@pytest.mark.parametrize("param, value", [("beta", 0.0), ("alpha", -1.0)])
-def test_bad_parameters(param, value):
+@pytest.mark.parametrize("param, value, exc", [
+    ("beta", 0.0, InvalidParameterError), ("alpha", -1.0, InvalidParameterError),
+    ("alpha", 0.0, ValueError)])
+def test_bad_parameters(param, value, exc):
+    # beta: the parameter constraints; alpha = 0: the family's own check (alpha is shared)
     X, Y = np.random.default_rng(0).normal(size=(20, 3)), np.zeros((20, 2))
-    with pytest.raises(InvalidParameterError, match=param):
+    with pytest.raises(exc, match=param):
         RobustLowRankRegressor(**{param: value}).fit(X, Y)
 
 

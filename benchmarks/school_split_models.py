@@ -68,6 +68,8 @@ from skmtl.linear import (  # noqa: E402
 from skmtl.model_selection import TaskStratifiedKFold  # noqa: E402
 
 TASK = 27  # the school column of load_school(return_X_y=True)
+# each split model beside the model it contains as a limit
+PAIRS = [("dirty", "sparse"), ("robust", "low_rank"), ("graph_knn", "mean_regularized")]
 
 
 class Scaled(RegressorMixin, BaseEstimator):
@@ -205,7 +207,8 @@ def main(argv=None):
     table = methods(args.quick, folds)
     names = list(table)
     if args.only:
-        names = [n for n in names if n in args.only or n == "mean_regularized"]
+        keep = set(args.only) | {"mean_regularized"} | {b for a, b in PAIRS if a in args.only}
+        names = [n for n in names if n in keep]
     scores = {n: [] for n in names}
     times = {n: 0.0 for n in names}
     for r in range(repeats):
@@ -231,6 +234,13 @@ def main(argv=None):
         print(f"{name:<18}{s.mean():>9.2f} +- {s.std(ddof=1) if len(s) > 1 else 0:4.2f}"
               f"{d.mean():>18.2f} +- {d.std(ddof=1) if len(d) > 1 else 0:4.2f}"
               f"{int(np.sum(d > 0)):>6}/{len(d)}{times[name] / repeats:>12.1f}")
+    print("\npaired differences (percentage points) of each split model to the model it extends:")
+    for a, b in PAIRS:
+        if a in scores and b in scores:
+            d = np.array(scores[a]) - np.array(scores[b])
+            sd = d.std(ddof=1) if len(d) > 1 else 0.0
+            print(f"{a + ' - ' + b:<30}{d.mean():>8.2f} +- {sd:4.2f}   better on "
+                  f"{int(np.sum(d > 0))}/{len(d)} splits")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl.linear import DirtyClassifier, DirtyRegressor, SparseClassifier, SparseRegressor
 from skmtl.linear._dirty import dirty_split
@@ -332,15 +331,6 @@ def test_pipeline_and_grid_search():
         warnings.simplefilter("error", ConvergenceWarning)
         grid.fit(X, Y)
     assert grid.best_score_ > 0.9
-
-
-@parametrize_with_checks([DirtyRegressor(alpha=0.1, beta=0.07),
-                          DirtyClassifier(alpha=0.01, beta=0.007)],
-                         expected_failed_checks=lambda est: {
-                             "check_classifier_multioutput": "classes_ is a per-task list"
-                         } if isinstance(est, DirtyClassifier) else {})
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_penalty_protocol_alpha_max_and_path():

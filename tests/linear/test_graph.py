@@ -10,7 +10,6 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl.linear import (
     GraphRegularizedClassifier,
@@ -213,12 +212,3 @@ def test_warm_start_warning_grid_search():
     grid = GridSearchCV(GraphRegularizedRegressor(task_graph=CHAIN),
                         {"coupling": [0.1, 10.0]}, cv=3).fit(X, Yf)
     assert grid.best_params_["coupling"] in (0.1, 10.0)
-
-
-@parametrize_with_checks([GraphRegularizedRegressor(), GraphRegularizedClassifier(alpha=0.1),
-                          GraphRegularizedRegressor(l1_ratio=0.5, alpha=0.1)],
-                         expected_failed_checks=lambda est: {
-                             "check_classifier_multioutput": "classes_ is a per-task list"
-                         } if isinstance(est, GraphRegularizedClassifier) else {})
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

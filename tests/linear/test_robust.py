@@ -12,7 +12,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl.linear import (
     LowRankClassifier,
@@ -266,15 +265,6 @@ def test_pipeline_and_grid_search():
                                "robustlowrankregressor__beta": [0.03, 0.2]}, cv=3)
     grid.fit(X, Y)
     assert grid.best_score_ > 0.8
-
-
-@parametrize_with_checks([RobustLowRankRegressor(alpha=0.1, beta=0.07),
-                          RobustLowRankClassifier(alpha=0.01, beta=0.007)],
-                         expected_failed_checks=lambda est: {
-                             "check_classifier_multioutput": "classes_ is a per-task list"
-                         } if isinstance(est, RobustLowRankClassifier) else {})
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_penalty_protocol_alpha_max_and_path():

@@ -11,6 +11,8 @@ Two halves:
 from __future__ import annotations
 
 from .linear import (
+    ClusteredClassifier,
+    ClusteredRegressor,
     DirtyClassifier,
     DirtyRegressor,
     GraphRegularizedClassifier,
@@ -25,6 +27,8 @@ from .linear import (
     SparseClassifier,
     SparseRegressor,
     SparseRegressorCV,
+    TaskRelationClassifier,
+    TaskRelationRegressor,
 )
 
 __version__ = "0.1.0.dev0"
@@ -32,6 +36,8 @@ __version__ = "0.1.0.dev0"
 _LAZY = {"MultiTaskEstimator": "skmtl.neural"}
 
 __all__ = [
+    "ClusteredClassifier",
+    "ClusteredRegressor",
     "DirtyClassifier",
     "DirtyRegressor",
     "GraphRegularizedClassifier",
@@ -47,6 +53,8 @@ __all__ = [
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",
+    "TaskRelationClassifier",
+    "TaskRelationRegressor",
 ]
 
 

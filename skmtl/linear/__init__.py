@@ -7,6 +7,10 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
   their mean (Evgeniou & Pontil 2004);
 - :class:`LowRankRegressor`, :class:`LowRankClassifier`: trace-norm penalty (shared subspace);
 - :class:`SparseRegressor`, :class:`SparseClassifier`: L2,1 penalty (joint feature selection);
+- :class:`ClusteredRegressor`, :class:`ClusteredClassifier`: learned clusters of tasks (convex
+  clustered MTL);
+- :class:`TaskRelationRegressor`, :class:`TaskRelationClassifier`: learned task covariance,
+  negative relations included (multi-task relationship learning);
 - :class:`GraphRegularizedRegressor`, :class:`GraphRegularizedClassifier`: a task graph you
   give (MALSAR's SRMTL);
 - :class:`DirtyRegressor`, :class:`DirtyClassifier`: shared features plus task-specific
@@ -17,6 +21,7 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
   warm-started regularisation path.
 """
 
+from ._clustered import ClusteredClassifier, ClusteredRegressor
 from ._cv import LowRankRegressorCV, SparseRegressorCV
 from ._dirty import DirtyClassifier, DirtyRegressor
 from ._estimators import (
@@ -29,8 +34,11 @@ from ._estimators import (
 )
 from ._graph import GraphRegularizedClassifier, GraphRegularizedRegressor
 from ._robust import RobustLowRankClassifier, RobustLowRankRegressor
+from ._task_relation import TaskRelationClassifier, TaskRelationRegressor
 
 __all__ = [
+    "ClusteredClassifier",
+    "ClusteredRegressor",
     "DirtyClassifier",
     "DirtyRegressor",
     "GraphRegularizedClassifier",
@@ -45,4 +53,6 @@ __all__ = [
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",
+    "TaskRelationClassifier",
+    "TaskRelationRegressor",
 ]

@@ -20,6 +20,10 @@ Methods (long layout, ``task_column`` = the school):
 - ``independent``: ``MeanRegularizedRegressor(coupling=0)``, i.e. one ridge per school;
 - ``mean_regularized``: ``MeanRegularizedRegressor`` (grid of ``skmtl compare``);
 - ``low_rank``, ``sparse``: ``LowRankRegressorCV``, ``SparseRegressorCV`` (12-alpha paths);
+- ``low_rank_grid``, ``sparse_grid``: ``LowRankRegressor``, ``SparseRegressor`` with the
+  ``alpha`` grid and the ``GridSearchCV`` scoring (pooled R^2) of the robust and dirty models,
+  which contain them (``beta / alpha = 1``): the paired difference to these is the effect of the
+  model, the difference to the paths' choice includes that of the alpha selection;
 - ``dirty``: ``DirtyRegressor``, grid over ``alpha`` (around the ``alpha`` the L2,1 path picks)
   and ``beta / alpha`` in {0.2, 0.5, 1} (1 is the L2,1 model itself; ``alpha / sqrt(139)`` is
   0.085 ``alpha``);
@@ -60,16 +64,19 @@ from skmtl.datasets import load_school  # noqa: E402
 from skmtl.linear import (  # noqa: E402
     DirtyRegressor,
     GraphRegularizedRegressor,
+    LowRankRegressor,
     LowRankRegressorCV,
     MeanRegularizedRegressor,
     RobustLowRankRegressor,
+    SparseRegressor,
     SparseRegressorCV,
 )
 from skmtl.model_selection import TaskStratifiedKFold  # noqa: E402
 
 TASK = 27  # the school column of load_school(return_X_y=True)
 # each split model beside the model it contains as a limit
-PAIRS = [("dirty", "sparse"), ("robust", "low_rank"), ("graph_knn", "mean_regularized")]
+PAIRS = [("dirty", "sparse"), ("dirty", "sparse_grid"), ("robust", "low_rank"),
+         ("robust", "low_rank_grid"), ("graph_knn", "mean_regularized")]
 
 
 class Scaled(RegressorMixin, BaseEstimator):
@@ -174,6 +181,11 @@ def methods(quick, folds):
             s),
         "low_rank": lambda s: path(LowRankRegressorCV, s),
         "sparse": lambda s: path(SparseRegressorCV, s),
+        # the same alpha grids and CV scoring as the split models, which contain these
+        "low_rank_grid": lambda s: search(LowRankRegressor(task_column=TASK),
+                                          {"alpha": q([0.35, 0.7, 1.4], [0.35, 0.7])}, s),
+        "sparse_grid": lambda s: search(SparseRegressor(task_column=TASK),
+                                        {"alpha": q([0.3, 0.6, 1.2], [0.3, 0.6])}, s),
         "dirty": lambda s: split_search(
             DirtyRegressor(task_column=TASK, max_iter=20000),
             q([0.3, 0.6, 1.2], [0.3, 0.6]), q([0.2, 0.5, 1.0], [0.3, 1.0]), s),
@@ -207,7 +219,7 @@ def main(argv=None):
     table = methods(args.quick, folds)
     names = list(table)
     if args.only:
-        keep = set(args.only) | {"mean_regularized"} | {b for a, b in PAIRS if a in args.only}
+        keep = set(args.only) | {"mean_regularized"}
         names = [n for n in names if n in keep]
     scores = {n: [] for n in names}
     times = {n: 0.0 for n in names}

@@ -1,5 +1,6 @@
 """Shared-parameter multi-task networks trained through skorch (imports torch)."""
 
+from ._asynchronous import fit_asynchronous
 from ._distributed import fit_distributed
 from ._estimator import MultiTaskEstimator
 from ._losses import MaskedTaskLoss, MultiTaskLoss, StaticWeighting
@@ -17,5 +18,6 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingDivergedWarning",
     "TrainingInterruptedWarning",
+    "fit_asynchronous",
     "fit_distributed",
 ]

@@ -52,7 +52,11 @@ _ACTIVE: contextvars.ContextVar[_Options | None] = contextvars.ContextVar(
 def net_class() -> type[MultiTaskNet]:
     """The net class that :func:`~skmtl.neural._build.build_net` builds: distributed inside
     :func:`fit_distributed`, the plain :class:`~skmtl.neural.MultiTaskNet` otherwise."""
-    return DistributedMultiTaskNet if _ACTIVE.get() is not None else MultiTaskNet
+    if _ACTIVE.get() is not None:
+        return DistributedMultiTaskNet
+    from ._asynchronous import active_net_class  # Hogwild inside fit_asynchronous
+
+    return active_net_class()
 
 
 class ShardedBatchSlicer:

@@ -107,6 +107,12 @@ class MultiTaskNet(NeuralNet):
             acc[1].add_(counts.to(acc[1].device))
         return losses, counts
 
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        # The strategy's post-step hook (FAMO): a no-op unless the strategy asks for it.
+        self.weighting_.after_step(self, batch, **fit_params)
+        return step
+
     def train_step_single(self, batch, **fit_params):
         if not self.weighting_.custom_step:
             return super().train_step_single(batch, **fit_params)

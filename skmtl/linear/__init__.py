@@ -11,12 +11,19 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
   clustered MTL);
 - :class:`TaskRelationRegressor`, :class:`TaskRelationClassifier`: learned task covariance,
   negative relations included (multi-task relationship learning);
+- :class:`GraphRegularizedRegressor`, :class:`GraphRegularizedClassifier`: a task graph you
+  give (MALSAR's SRMTL);
+- :class:`DirtyRegressor`, :class:`DirtyClassifier`: shared features plus task-specific
+  exceptions (Jalali et al. 2010);
+- :class:`RobustLowRankRegressor`, :class:`RobustLowRankClassifier`: a shared low-rank
+  structure plus outlier tasks (Chen, Zhou & Ye 2011);
 - :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`: ``alpha`` by cross-validation along a
   warm-started regularisation path.
 """
 
 from ._clustered import ClusteredClassifier, ClusteredRegressor
 from ._cv import LowRankRegressorCV, SparseRegressorCV
+from ._dirty import DirtyClassifier, DirtyRegressor
 from ._estimators import (
     LowRankClassifier,
     LowRankRegressor,
@@ -25,16 +32,24 @@ from ._estimators import (
     SparseClassifier,
     SparseRegressor,
 )
+from ._graph import GraphRegularizedClassifier, GraphRegularizedRegressor
+from ._robust import RobustLowRankClassifier, RobustLowRankRegressor
 from ._task_relation import TaskRelationClassifier, TaskRelationRegressor
 
 __all__ = [
     "ClusteredClassifier",
     "ClusteredRegressor",
+    "DirtyClassifier",
+    "DirtyRegressor",
+    "GraphRegularizedClassifier",
+    "GraphRegularizedRegressor",
     "LowRankClassifier",
     "LowRankRegressor",
     "LowRankRegressorCV",
     "MeanRegularizedClassifier",
     "MeanRegularizedRegressor",
+    "RobustLowRankClassifier",
+    "RobustLowRankRegressor",
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",

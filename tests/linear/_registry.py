@@ -56,6 +56,16 @@ REGISTRY: dict[str, dict[str, dict]] = {
         "quick": {"alpha": 0.01}, "layout": {"alpha": 0.05, "coupling": 0.1},
     },
     "SparseClassifier": {"quick": {"alpha": 0.01}, "layout": {"alpha": 0.02}},
+    "GraphRegularizedRegressor": {"quick": {}, "layout": {"alpha": 0.1, "coupling": 1.0}},
+    "GraphRegularizedClassifier": {"quick": {}, "layout": {"alpha": 0.05, "coupling": 1.0}},
+    "DirtyRegressor": {"quick": {"alpha": 0.1, "beta": 0.07},
+                       "layout": {"alpha": 0.05, "beta": 0.035}},
+    "DirtyClassifier": {"quick": {"alpha": 0.01, "beta": 0.007},
+                        "layout": {"alpha": 0.02, "beta": 0.014}},
+    "RobustLowRankRegressor": {"quick": {"alpha": 0.1, "beta": 0.07},
+                               "layout": {"alpha": 0.05, "beta": 0.035}},
+    "RobustLowRankClassifier": {"quick": {"alpha": 0.01, "beta": 0.007},
+                                "layout": {"alpha": 0.02, "beta": 0.014}},
     # one alpha in the layout tests: wide and long folds differ, the choice must not
     "SparseRegressorCV": {
         "quick": {"n_alphas": 5, "cv": 3},

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from skmtl._cli import main
+from skmtl.compare._cli import main
 from skmtl.datasets import make_multitask_regression
 
 FAST = ["--quick", "--repeats", "2", "--cv", "2", "--n-jobs", "1", "--quiet"]

@@ -9,13 +9,13 @@ Usage::
     skmtl compare data.csv --target y --task-column school # long: one row per (sample, task)
 
 The protocol (repeated random train/test splits within every task, hyperparameters by inner
-cross-validation, test scores per task: accuracy or R^2) is that of :mod:`skmtl._compare`. A CSV
-file is read with the standard library: a header row, comma-separated; empty cells and ``NA``,
-``NaN``, ``null``, ``None``, ``?`` are missing. Every column that is not a target or the task
-column is a feature (``--features`` picks some); a non-numeric feature is one-hot encoded, a
-missing feature value is imputed by the training mean. A target is a classification task when it
-is non-numeric or has at most 10 distinct integer values, else regression (``--classification``
-and ``--regression`` override).
+cross-validation, test scores per task: accuracy or R^2) is that of
+:mod:`skmtl.compare._protocol`. A CSV file is read with the standard library: a header row,
+comma-separated; empty cells and ``NA``, ``NaN``, ``null``, ``None``, ``?`` are missing. Every
+column that is not a target or the task column is a feature (``--features`` picks some); a
+non-numeric feature is one-hot encoded, a missing feature value is imputed by the training
+mean. A target is a classification task when it is non-numeric or has at most 10 distinct
+integer values, else regression (``--classification`` and ``--regression`` override).
 
 Exit status: 0 on success; 2 with a one-line message on stderr for a bad file, an unknown column,
 a target with one value, a task column with one task, or a bad option.
@@ -63,7 +63,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._compare import (
+from ._protocol import (
     CLASSIFICATION,
     METHODS,
     REGRESSION,
@@ -190,7 +190,7 @@ def problem_from_columns(
     regression: Sequence[str] = (),
     name: str = "data",
 ) -> Problem:
-    """Build a :class:`~skmtl._compare.Problem` from named columns (wide or long layout).
+    """Build a :class:`~skmtl.compare.Problem` from named columns (wide or long layout).
 
     Parameters
     ----------
@@ -325,11 +325,11 @@ def bundled_problem(name: str) -> Problem:
     >>> bundled_problem("penguins").describe()
     'penguins: 342 samples, 6 features, 3 tasks (2 classification, 1 regression; wide layout)'
     """
-    from . import datasets
+    from .. import datasets
 
     if name == "school":
         X, y = datasets.load_school(return_X_y=True)
-        from .datasets._school import SCHOOL_FEATURE_NAMES
+        from ..datasets._school import SCHOOL_FEATURE_NAMES
 
         tasks = [str(t) for t in range(int(X[:, -1].max()) + 1)]
         return Problem(
@@ -369,7 +369,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="skmtl: multi-task learning as scikit-learn "
         "estimators. Run 'skmtl compare --help' for the main command.",
     )
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"skmtl {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)

@@ -1,7 +1,8 @@
 """The neural entry of ``skmtl compare``: :class:`~skmtl.MultiTaskEstimator` behind the harness.
 
-Imported by :mod:`skmtl._compare` only when the ``neural`` method runs, so that the rest of the
-comparison never imports torch. Two small scikit-learn estimators adapt the two data layouts:
+Imported by :mod:`skmtl.compare._methods` only when the ``neural`` method runs, so that the
+rest of the comparison never imports torch. Two small scikit-learn estimators adapt the two data
+layouts:
 
 - :class:`NeuralWide`: ``y`` of shape (n_samples, n_tasks), an object array mixing class labels
   (``None`` missing) and numbers (NaN missing); one head per task, regression targets
@@ -25,7 +26,7 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from .neural import MultiTaskEstimator
+from ..neural import MultiTaskEstimator
 
 
 @contextlib.contextmanager

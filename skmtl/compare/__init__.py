@@ -14,7 +14,7 @@ for every method, and :func:`format_table` / :func:`plot_result` show the :class
 """
 
 from ._cli import bundled_problem, problem_from_columns, read_csv
-from ._compare import Problem, Result, compare, format_table, plot_result
+from ._protocol import Problem, Result, compare, format_table, plot_result
 
 __all__ = [
     "Problem",

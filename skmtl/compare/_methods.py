@@ -6,7 +6,7 @@ splitter and seed) into an estimator tuned by inner cross-validation: a ``GridSe
 ``*RegressorCV`` estimator, or, for a single candidate, the pipeline itself. Regression targets
 are standardised around the linear models (:class:`ScaledTargets`), so that the grids below do
 not depend on the target's unit. No torch here: the neural method imports
-:mod:`skmtl._compare_neural` when it is built.
+:mod:`skmtl.compare._neural` when it is built.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import linear
-from .metrics import task_score
+from .. import linear
+from ..metrics import task_score
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 
@@ -372,13 +372,13 @@ def _sparse(spec: Spec):
 
 
 def _neural(spec: Spec, task_types: list):
-    from . import _compare_neural  # torch is imported here, and only here
+    from . import _neural  # torch is imported here, and only here
 
     common = {"random_state": spec.seed, "n_steps": spec.grid(900, 300)}
     if spec.layout == "long":
-        model = _compare_neural.NeuralLong(n_tasks=spec.n_tasks, task_type=spec.kind, **common)
+        model = _neural.NeuralLong(n_tasks=spec.n_tasks, task_type=spec.kind, **common)
     else:
-        model = _compare_neural.NeuralWide(task_types=list(task_types), **common)
+        model = _neural.NeuralWide(task_types=list(task_types), **common)
     pipe = Pipeline([("prep", _prep(spec)), ("model", model)])
     if spec.quick:
         return pipe.set_params(model__weight_decay=1e-2)

@@ -28,7 +28,7 @@ grids below do not depend on the target's unit. The (repeat, method) jobs run in
 joblib, each with one BLAS and one torch thread.
 
 This module imports neither torch nor pandas: the neural method lives in
-:mod:`skmtl._compare_neural`, imported only when it runs.
+:mod:`skmtl.compare._neural`, imported only when it runs.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from ._compare_methods import (
+from ..model_selection import TaskStratifiedKFold
+from ._methods import (
     CLASSIFICATION,
     METHODS,
     REGRESSION,
@@ -55,7 +56,6 @@ from ._compare_methods import (
     missing,
     score_rows,
 )
-from .model_selection import TaskStratifiedKFold
 
 __all__ = [
     "METHODS",
@@ -434,8 +434,8 @@ class Result:
         }
 
     def to_dict(self) -> dict:
-        """The JSON document (see :mod:`skmtl._cli` for its schema)."""
-        from . import __version__
+        """The JSON document (see :mod:`skmtl.compare._cli` for its schema)."""
+        from .. import __version__
 
         p = self.problem
         metrics = {

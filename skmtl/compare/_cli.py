@@ -56,307 +56,24 @@ could not be computed (a task without test labels).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from ._protocol import (
-    CLASSIFICATION,
-    METHODS,
-    REGRESSION,
-    CompareError,
-    Problem,
-    compare,
-    format_table,
-    plot_result,
-)
+from ._methods import METHODS, CompareError
+from ._protocol import Problem, compare, fit_final
+from ._reading import BUNDLED, bundled_problem, problem_from_columns, read_frame
+from ._report import _fmt, format_table, plot_result
 
-__all__ = ["main", "read_csv", "problem_from_columns", "bundled_problem"]
-
-MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
-BUNDLED = ("school", "penguins")
-MAX_CLASSES_NUMERIC = 10
-
+__all__ = ["main"]
 
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage block), exit status 2."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# ----------------------------------------------------------------------------------------------
-# Data
-
-
-def read_csv(path: str) -> dict:
-    """Read a CSV file into ``{column: ndarray}``: float (NaN missing) or object (None missing).
-
-    Parameters
-    ----------
-    path : str
-        A comma-separated file with a header row.
-
-    Returns
-    -------
-    columns : dict
-        Column name -> 1-D array, in file order.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "d.csv")
-    >>> with open(path, "w") as fh:
-    ...     _ = fh.write("x,kind\\n1.5,a\\nNA,b\\n")
-    >>> cols = read_csv(path)
-    >>> cols["x"], cols["kind"]
-    (array([1.5, nan]), array(['a', 'b'], dtype=object))
-    """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise CompareError(f"cannot read {path!r}: {reason}") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise CompareError(f"cannot read {path!r}: the file is empty")
-    header = [h.strip() for h in rows[0]]
-    if len(set(header)) != len(header):
-        dup = next(h for h in header if header.count(h) > 1)
-        raise CompareError(f"cannot read {path!r}: column {dup!r} appears twice in the header")
-    if len(rows) < 2:
-        raise CompareError(f"cannot read {path!r}: no data rows after the header")
-    for i, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise CompareError(
-                f"cannot read {path!r}: line {i} has {len(row)} fields, the header {len(header)}"
-            )
-    columns = {}
-    for j, name in enumerate(header):
-        raw = [row[j].strip() for row in rows[1:]]
-        columns[name] = _parse_column(raw)
-    return columns
-
-
-def _parse_column(raw: list) -> np.ndarray:
-    values = [None if cell.lower() in MISSING else cell for cell in raw]
-    try:
-        return np.array([np.nan if v is None else float(v) for v in values])
-    except ValueError:
-        return np.array(values, dtype=object)
-
-
-def _is_classification(col: np.ndarray) -> bool:
-    if col.dtype == object:
-        return True
-    values = col[~np.isnan(col)]
-    return bool(
-        len(values)
-        and np.all(values == np.round(values))
-        and len(np.unique(values)) <= MAX_CLASSES_NUMERIC
-    )
-
-
-def _features(columns: dict, names: Sequence[str]) -> tuple[np.ndarray, list]:
-    """Numeric features as they are; a non-numeric one one-hot encoded (missing: all zeros)."""
-    blocks, feature_names = [], []
-    for name in names:
-        col = columns[name]
-        if col.dtype != object:
-            if np.isnan(col).all():
-                continue
-            blocks.append(col[:, None])
-            feature_names.append(name)
-            continue
-        levels = sorted({v for v in col if v is not None})
-        blocks.append(np.column_stack([(col == level).astype(float) for level in levels]))
-        feature_names += [f"{name}={level}" for level in levels]
-    X = np.hstack(blocks) if blocks else np.empty((len(next(iter(columns.values()))), 0))
-    return X, feature_names
-
-
-def problem_from_columns(
-    columns: dict,
-    *,
-    targets: Sequence[str] | None = None,
-    target: str | None = None,
-    task_column: str | None = None,
-    features: Sequence[str] | None = None,
-    classification: Sequence[str] = (),
-    regression: Sequence[str] = (),
-    name: str = "data",
-) -> Problem:
-    """Build a :class:`~skmtl.compare.Problem` from named columns (wide or long layout).
-
-    Parameters
-    ----------
-    columns : dict
-        Column name -> 1-D array (as :func:`read_csv` returns).
-    targets : list of str, optional
-        Wide layout: one target column per task.
-    target, task_column : str, optional
-        Long layout: the target column and the column naming each row's task.
-    features : list of str, optional
-        Feature columns; default: every other column.
-    classification, regression : list of str
-        Targets whose type is forced.
-    name : str
-        The data set's name in the report.
-
-    Returns
-    -------
-    Problem
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> cols = {"x": np.arange(8.0), "g": np.array(list("aabbaabb"), dtype=object),
-    ...         "y": np.arange(8.0) ** 1.5}
-    >>> p = problem_from_columns(cols, target="y", task_column="g")
-    >>> p.layout, p.tasks, p.task_types, p.feature_names
-    ('long', ['a', 'b'], ['regression', 'regression'], ['x'])
-    """
-    if targets and (target or task_column):
-        raise CompareError("give either --targets (wide layout) or --target and --task-column")
-    if not targets and not target:
-        raise CompareError(
-            "name the targets: --targets A B ... (one column per task) or --target Y "
-            "--task-column T (one row per sample and task)"
-        )
-    if target and not task_column:
-        raise CompareError(
-            "--target needs --task-column (the column naming each row's task); for one column "
-            "per task use --targets"
-        )
-    if task_column and not target:
-        raise CompareError("--task-column needs --target (the column to predict)")
-    used = list(targets or [target, task_column])
-    for col in [*used, *(features or []), *classification, *regression]:
-        if col not in columns:
-            raise CompareError(f"unknown column {col!r}; the file has {_list(columns)}")
-    if targets and len(targets) < 2:
-        raise CompareError(
-            f"one target ({targets[0]!r}) is a single task; give two or more --targets, or "
-            "--target with --task-column"
-        )
-    if len(set(used)) != len(used):
-        raise CompareError("a column is named twice among the targets and the task column")
-    both = set(classification) & set(regression)
-    if both:
-        raise CompareError(
-            f"column {sorted(both)[0]!r} is in both --classification and --regression"
-        )
-    chosen = list(features) if features else [c for c in columns if c not in used]
-    clash = [c for c in chosen if c in used]
-    if clash:
-        raise CompareError(f"column {clash[0]!r} is a target or the task column, not a feature")
-    X, feature_names = _features(columns, chosen)
-
-    def kind(col_name):
-        if col_name in classification:
-            return CLASSIFICATION
-        if col_name in regression:
-            return REGRESSION
-        return CLASSIFICATION if _is_classification(columns[col_name]) else REGRESSION
-
-    if targets:
-        y = np.empty((len(X), len(targets)), dtype=object)
-        for j, t in enumerate(targets):
-            y[:, j] = columns[t]
-        return Problem(
-            X, y, "wide", list(targets), [kind(t) for t in targets], feature_names, name=name
-        )
-    task_col = columns[task_column]
-    y = columns[target]
-    keep = ~_missing_any(task_col) & ~_missing_any(y)
-    if not keep.any():
-        raise CompareError(f"no row has both {target!r} and {task_column!r}")
-    labels = np.array([_label(v) for v in task_col[keep]], dtype=object)
-    tasks = sorted(set(labels), key=_natural)
-    code = {t: i for i, t in enumerate(tasks)}
-    codes = np.array([code[v] for v in labels], dtype=float)
-    X = np.column_stack([X[keep], codes])
-    k = kind(target)
-    return Problem(
-        X,
-        y[keep],
-        "long",
-        tasks,
-        [k] * len(tasks),
-        feature_names,
-        name=name,
-        target=target,
-        task_column=task_column,
-    )
-
-
-def _missing_any(col) -> np.ndarray:
-    if col.dtype != object:
-        return np.isnan(col)
-    return np.array([v is None for v in col], dtype=bool)
-
-
-def _label(v) -> str:
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-
-def _natural(label: str):
-    try:
-        return (0, float(label), label)
-    except ValueError:
-        return (1, 0.0, label)
-
-
-def _list(names) -> str:
-    names = list(names)
-    shown = ", ".join(repr(n) for n in names[:12])
-    return shown + (f" and {len(names) - 12} more" if len(names) > 12 else "")
-
-
-def bundled_problem(name: str) -> Problem:
-    """The bundled data sets as problems: ``"school"`` (long) or ``"penguins"`` (wide, mixed).
-
-    Examples
-    --------
-    >>> bundled_problem("penguins").describe()
-    'penguins: 342 samples, 6 features, 3 tasks (2 classification, 1 regression; wide layout)'
-    """
-    from .. import datasets
-
-    if name == "school":
-        X, y = datasets.load_school(return_X_y=True)
-        from ..datasets._school import SCHOOL_FEATURE_NAMES
-
-        tasks = [str(t) for t in range(int(X[:, -1].max()) + 1)]
-        return Problem(
-            X,
-            y,
-            "long",
-            tasks,
-            [REGRESSION] * len(tasks),
-            list(SCHOOL_FEATURE_NAMES),
-            name="school",
-            target="exam_score",
-            task_column="school",
-        )
-    if name == "penguins":
-        data = datasets.load_penguins()
-        tasks = list(data.task_names)
-        y = np.empty((len(data.data), len(tasks)), dtype=object)
-        for j, t in enumerate(tasks):
-            y[:, j] = data.target[t]
-        types = [
-            REGRESSION if np.asarray(data.target[t]).dtype.kind == "f" else CLASSIFICATION
-            for t in tasks
-        ]
-        return Problem(
-            data.data, y, "wide", tasks, types, list(data.feature_names), name="penguins"
-        )
-    raise CompareError(f"unknown bundled data set {name!r}; choose from {', '.join(BUNDLED)}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -460,6 +177,17 @@ def _build_parser() -> argparse.ArgumentParser:
         help="write a bar chart (per task and method, or per method) with error "
         "bars; needs matplotlib",
     )
+    o.add_argument(
+        "--save",
+        metavar="PATH",
+        help="refit the best method (or --save-method) on all rows and save the fitted "
+        "pipeline, preprocessing included, with skmtl.io.save (skops format; needs skops)",
+    )
+    o.add_argument(
+        "--save-method",
+        metavar="NAME",
+        help="the method --save refits (default: the best score of the comparison)",
+    )
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -508,9 +236,8 @@ def _problem(args) -> Problem:
         raise CompareError(
             f"cannot read {args.data!r}: no such file (bundled data sets: {', '.join(BUNDLED)})"
         )
-    columns = read_csv(args.data)
     return problem_from_columns(
-        columns,
+        read_frame(args.data),
         targets=args.targets,
         target=args.target,
         task_column=args.task_column,
@@ -530,6 +257,8 @@ def _compare(args) -> int:
             import matplotlib  # noqa: F401
         except ImportError:
             raise CompareError("--plot needs matplotlib: pip install matplotlib") from None
+    _check_output(args.save, "--save")
+    save_method = _save_method(args)
     problem = _problem(args)
     repeats = args.repeats or (2 if args.quick else 5)
     result = compare(
@@ -552,7 +281,62 @@ def _compare(args) -> int:
     if args.plot:
         plot_result(result, args.plot)
         print(f"wrote {args.plot}")
+    if args.save:
+        _save(args, problem, result, save_method)
     return 0
+
+
+def _save_method(args) -> str | None:
+    if args.save_method and not args.save:
+        raise CompareError("--save-method needs --save PATH (where to write the model)")
+    if not args.save:
+        return None
+    try:
+        import skops.io  # noqa: F401
+    except ImportError:
+        raise CompareError(
+            "--save needs skops: pip install 'skmtl[persist]' (or pip install skops)"
+        ) from None
+    if args.save_method:
+        (key,) = _methods([args.save_method])
+        return key
+    return None
+
+
+def _save(args, problem: Problem, result, key: str | None) -> None:
+    from .. import io
+
+    if key is None:
+        scored = [
+            (result.summary(k)["score_mean"], k)
+            for k in result.methods
+            if result.summary(k)["status"] in ("ok", "partial")
+        ]
+        if not scored:
+            raise CompareError("--save: no method succeeded, there is no model to save")
+        key = max(scored, key=lambda s: s[0])[1]
+    model, params = fit_final(
+        problem, key, quick=args.quick, cv=args.cv, random_state=args.random_state
+    )
+    io.save(model, args.save)
+    chosen = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+    print(
+        f"saved {METHODS[key].name!r} refit on all {len(problem.X)} rows"
+        + (f" ({chosen})" if chosen else "")
+        + f" to {args.save}; to predict new rows (the same feature columns, no target):"
+    )
+    path = args.save.replace("\\", "/")
+    print(f'    import skmtl.compare, skmtl.io; model = skmtl.io.load("{path}")')
+    print('    pred = model.predict(skmtl.compare.read_frame("new.csv"))')
+    if problem.layout == "wide":
+        print(f"pred has one column per task: {', '.join(map(str, problem.tasks))}.")
+    else:
+        unseen = (
+            "the task is ignored"
+            if key == "pooled"
+            else "a row of a task not seen in fit raises a ValueError naming the task"
+        )
+        print(f"new.csv needs the task column {problem.task_key!r}; {unseen}.")
 
 
 def _json_default(value):

@@ -108,10 +108,11 @@ class PerTaskRidge(BaseEstimator):
         self.coef_, self.intercept_ = {}, {}
         for t, Xt, yt in self._groups(X, np.asarray(y, dtype=float)):
             x_mean, y_mean = Xt.mean(axis=0), yt.mean()
-            Xc = Xt - x_mean
+            Xc = Xt - x_mean if np.shares_memory(Xt, X) else np.subtract(Xt, x_mean, out=Xt)
             gram = Xc.T @ Xc + self.alpha * np.eye(Xc.shape[1])
             w = np.linalg.solve(gram, Xc.T @ (yt - y_mean))
             self.coef_[t], self.intercept_[t] = w, y_mean - x_mean @ w
+            del Xt, Xc
         return self
 
     def predict(self, X):
@@ -303,8 +304,14 @@ def preprocessor(numeric, categorical, task_column=None) -> ColumnTransformer:
     steps = [
         (
             "numeric",
+            # the scaler works in place on the imputer's output (a new array): one copy of a
+            # large table less, the same numbers; the imputer copies (the selection of the
+            # columns of a DataFrame may be a view of the user's data)
             Pipeline(
-                [("impute", SimpleImputer(keep_empty_features=True)), ("scale", StandardScaler())]
+                [
+                    ("impute", SimpleImputer(keep_empty_features=True)),
+                    ("scale", StandardScaler(copy=False)),
+                ]
             ),
             list(numeric),
         )

@@ -422,6 +422,13 @@ def run_one(problem: Problem, method: Method, seed: int, *, quick: bool, cv: int
                 col_true, col_pred = _as_str(col_true), _as_str(col_pred)
             scores.append(score_rows(col_true, col_pred, kind))
         out["task_scores"] = scores
+        if np.isnan(np.asarray(scores, dtype=float)).all():
+            return {
+                **out,
+                "status": "failed",
+                "reason": "no task score could be computed (test parts too small)",
+                "task_scores": None,
+            }
         out["score"] = float(np.nanmean(scores))
     out["fit_time"] = elapsed
     return out

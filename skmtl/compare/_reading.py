@@ -24,7 +24,8 @@ __all__ = ["bundled_problem", "problem_from_columns", "read_csv", "read_frame"]
 MISSING = ("", "na", "n/a", "nan", "null", "none", "?")
 BUNDLED = ("school", "penguins")
 MAX_CLASSES_NUMERIC = 10
-_CHUNK = 1 << 24
+_CHUNK = 1 << 24  # bytes read at a time when counting commas
+_CHUNK_ROWS = 50_000
 
 
 def _case_variants(word: str) -> list[str]:
@@ -32,8 +33,8 @@ def _case_variants(word: str) -> list[str]:
     return sorted({"".join(c) for c in itertools.product(*cases)})
 
 
-# pandas compares cells (leading spaces skipped) with this list exactly; cells with trailing
-# spaces are caught by the pass over the text columns in _tidy_column
+# pandas compares cells with this list exactly; a marker with spaces around it leaves its column
+# as text, which _tidy_column strips, marks and converts
 NA_VALUES = sorted({v for word in MISSING for v in _case_variants(word)})
 
 
@@ -109,20 +110,34 @@ def read_frame(path: str):
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise _fail(path, f"column {dup!r} appears twice in the header")
+    options = dict(
+        header=0,
+        names=header,
+        index_col=False,
+        encoding="utf-8-sig",
+        keep_default_na=False,
+        na_values=NA_VALUES,
+    )
     try:
-        frame = pd.read_csv(
-            path,
-            header=0,
-            names=header,
-            index_col=False,
-            encoding="utf-8-sig",
-            keep_default_na=False,
-            na_values=NA_VALUES,
-            skipinitialspace=True,
-            true_values=[],
-            false_values=[],
-            low_memory=False,
-        )
+        # in chunks: the parser's buffers stay small, only the final columns are kept
+        pieces: dict = {name: [] for name in header}
+        for chunk in pd.read_csv(path, chunksize=_CHUNK_ROWS, **options):
+            for name in header:
+                pieces[name].append(_tidy_column(chunk[name]).to_numpy())
+            del chunk
+        columns = {}
+        for name in header:
+            parts = pieces.pop(name)
+            if len({part.dtype for part in parts}) > 1:  # numbers in some chunks only: text
+                whole = pd.read_csv(path, usecols=[name], dtype=str, **options)[name]
+                columns[name] = _tidy_column(whole).to_numpy()
+            else:
+                columns[name] = np.concatenate(parts) if parts else np.empty(0)
+            del parts
+            if columns[name].dtype == object:  # kept as object (pandas would infer str)
+                columns[name] = pd.Series(columns[name], dtype=object, copy=False)
+        frame = pd.DataFrame(columns, copy=False)
+        del columns
     except pd.errors.EmptyDataError:
         raise _fail(path, "the file is empty") from None
     except pd.errors.ParserError as exc:
@@ -145,8 +160,6 @@ def read_frame(path: str):
         if short is not None:
             row, n = short
             raise _fail(path, f"line {row} has {n} fields, the header {len(header)}")
-    for name in frame.columns:
-        frame[name] = _tidy_column(frame[name])
     all_missing = frame.isna().all(axis=1).to_numpy()
     if all_missing.any():
         frame = frame.loc[~all_missing].reset_index(drop=True)
@@ -159,15 +172,15 @@ def _tidy_column(col):
 
     if col.dtype.kind in "iuf":
         return col.astype(np.float64)
-    absent = col.isna().to_numpy()
-    cells = (None if a else str(v).strip() for v, a in zip(col.astype(object).to_numpy(), absent))
-    text = np.array(
-        [None if v is None or v.lower() in MISSING else v for v in cells], dtype=object
-    )
+    # the distinct cells are cleaned once each (a categorical column has few)
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    cleaned = [str(u).strip() for u in uniques]
+    cleaned = [None if u.lower() in MISSING else u for u in cleaned] + [None]  # code -1: NaN
     try:
-        return pd.Series(pd.to_numeric(text, errors="raise"), dtype=np.float64, index=col.index)
-    except (ValueError, TypeError):
-        return pd.Series(text, dtype=object, index=col.index)
+        numbers = np.array([np.nan if u is None else float(u) for u in cleaned])
+    except ValueError:
+        return pd.Series(np.array(cleaned, dtype=object)[codes], dtype=object, index=col.index)
+    return pd.Series(numbers[codes], dtype=np.float64, index=col.index)
 
 
 def read_csv(path: str) -> dict:

@@ -7,15 +7,22 @@ Usage::
     skmtl compare penguins             # bundled: 2 classification tasks and 1 regression
     skmtl compare data.csv --targets a b c                 # wide: one column per task
     skmtl compare data.csv --target y --task-column school # long: one row per (sample, task)
+    skmtl compare data.csv --targets a b --save model.skops  # and keep the best model
 
 The protocol (repeated random train/test splits within every task, hyperparameters by inner
 cross-validation, test scores per task: accuracy or R^2) is that of
-:mod:`skmtl.compare._protocol`. A CSV file is read with the standard library: a header row,
-comma-separated; empty cells and ``NA``, ``NaN``, ``null``, ``None``, ``?`` are missing. Every
-column that is not a target or the task column is a feature (``--features`` picks some); a
-non-numeric feature is one-hot encoded, a missing feature value is imputed by the training
-mean. A target is a classification task when it is non-numeric or has at most 10 distinct
-integer values, else regression (``--classification`` and ``--regression`` override).
+:mod:`skmtl.compare._protocol`. A CSV file is read with pandas (:func:`skmtl.compare.read_frame`):
+a header row, comma-separated, cells stripped; empty cells and ``NA``, ``N/A``, ``NaN``,
+``null``, ``None``, ``?`` (any case) are missing. Every column that is not a target or the task
+column is a feature (``--features`` picks some); a non-numeric feature is categorical, one-hot
+encoded, a missing numeric value is imputed by the training mean (one scikit-learn
+``ColumnTransformer`` in every method's pipeline). A target is a classification task when it is
+non-numeric or has at most 10 distinct integer values, else regression (``--classification``
+and ``--regression`` override).
+
+``--save PATH`` refits the best method (or ``--save-method NAME``) on all rows and saves the
+fitted pipeline with :func:`skmtl.io.save`; the command prints the two lines that load it and
+predict new rows.
 
 Exit status: 0 on success; 2 with a one-line message on stderr for a bad file, an unknown column,
 a target with one value, a task column with one task, or a bad option.
@@ -26,7 +33,8 @@ One object::
 
     {
       "skmtl_version": str,
-      "data": {"name": str, "layout": "wide" | "long", "n_samples": int, "n_features": int,
+      "data": {"name": str, "layout": "wide" | "long", "n_samples": int,
+               "n_features": int,          # feature columns (a categorical one counts once)
                "tasks": [str], "task_types": {task: "classification" | "regression"},
                "target": str | null, "task_column": str | null},
       "protocol": {"repeats": int, "test_size": 0.25, "cv": int, "random_state": int,
@@ -43,7 +51,9 @@ One object::
           "params": {name: float | str},  # median (or most frequent) chosen hyperparameters
           "runs": [{"seed": int, "status": str, "reason": str | null, "score": float | null,
                     "task_scores": [float | null] | null, "fit_time": float | null,
-                    "params": {name: value}}]
+                    "params": {name: value},
+                    "details": {name: value}}]    # only for a method that reports what it
+                                                   # learned (e.g. task clusters)
       }],
       "wall_time": float
     }

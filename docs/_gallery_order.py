@@ -11,6 +11,8 @@ ORDER = [
     "plot_sparse_vs_multitasklasso.py",
     "plot_low_rank_spectrum.py",
     "plot_regularization_path.py",
+    "plot_task_clusters.py",
+    "plot_task_correlation.py",
     "school_comparison.py",
     # networks
     "plot_penguins_task_weights.py",

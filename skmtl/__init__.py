@@ -11,6 +11,8 @@ Two halves:
 from __future__ import annotations
 
 from .linear import (
+    ClusteredClassifier,
+    ClusteredRegressor,
     LowRankClassifier,
     LowRankRegressor,
     LowRankRegressorCV,
@@ -19,6 +21,8 @@ from .linear import (
     SparseClassifier,
     SparseRegressor,
     SparseRegressorCV,
+    TaskRelationClassifier,
+    TaskRelationRegressor,
 )
 
 __version__ = "0.1.0.dev0"
@@ -26,6 +30,8 @@ __version__ = "0.1.0.dev0"
 _LAZY = {"MultiTaskEstimator": "skmtl.neural"}
 
 __all__ = [
+    "ClusteredClassifier",
+    "ClusteredRegressor",
     "LowRankClassifier",
     "LowRankRegressor",
     "LowRankRegressorCV",
@@ -35,6 +41,8 @@ __all__ = [
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",
+    "TaskRelationClassifier",
+    "TaskRelationRegressor",
 ]
 
 

@@ -7,10 +7,15 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
   their mean (Evgeniou & Pontil 2004);
 - :class:`LowRankRegressor`, :class:`LowRankClassifier`: trace-norm penalty (shared subspace);
 - :class:`SparseRegressor`, :class:`SparseClassifier`: L2,1 penalty (joint feature selection);
+- :class:`ClusteredRegressor`, :class:`ClusteredClassifier`: learned clusters of tasks (convex
+  clustered MTL);
+- :class:`TaskRelationRegressor`, :class:`TaskRelationClassifier`: learned task covariance,
+  negative relations included (multi-task relationship learning);
 - :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`: ``alpha`` by cross-validation along a
   warm-started regularisation path.
 """
 
+from ._clustered import ClusteredClassifier, ClusteredRegressor
 from ._cv import LowRankRegressorCV, SparseRegressorCV
 from ._estimators import (
     LowRankClassifier,
@@ -20,8 +25,11 @@ from ._estimators import (
     SparseClassifier,
     SparseRegressor,
 )
+from ._task_relation import TaskRelationClassifier, TaskRelationRegressor
 
 __all__ = [
+    "ClusteredClassifier",
+    "ClusteredRegressor",
     "LowRankClassifier",
     "LowRankRegressor",
     "LowRankRegressorCV",
@@ -30,4 +38,6 @@ __all__ = [
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",
+    "TaskRelationClassifier",
+    "TaskRelationRegressor",
 ]

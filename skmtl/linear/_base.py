@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # annotations only; typing_extensions' Self also covers Pytho
 
 from . import _validation as V
 from ._datafits import _GRAM_MAX_ENTRIES, Logistic, Quadratic
+from ._penalties import DUALITY_GAP, WORKING_SET, has_capability
 from ._solvers import DualityGap, ProxGradNorm, fista, working_set
 
 
@@ -35,11 +36,25 @@ def _use_gram(datafit):
     return gram_cost < data_cost
 
 
+DEFAULT_ALPHA_RATIO = 0.01
+"""``alpha=None`` means ``alpha_ = DEFAULT_ALPHA_RATIO * alpha_max`` for the norm penalties."""
+
+
+def _gradient_at_zero(datafit):
+    """Gradient of the data fit in ``W`` at ``W = 0`` (intercepts at zero: with centred
+    designs the gradient in ``W`` does not depend on them)."""
+    if hasattr(datafit, "grad_at_zero"):
+        return datafit.grad_at_zero()
+    p, M = datafit.design.n_features, datafit.design.n_outputs
+    W, b = np.zeros((p, M)), np.zeros(M)
+    return datafit.gradient(W, b, datafit.linear(W, b))[1]
+
+
 class _MultiTaskLinear(BaseEstimator):
     """Base class; subclasses set ``_penalty`` and the ``__init__`` parameters."""
 
     _parameter_constraints: dict = {
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left"), None],
         "fit_intercept": ["boolean"],
         "task_column": [None, numbers.Integral, str],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
@@ -56,7 +71,7 @@ class _MultiTaskLinear(BaseEstimator):
     def _solver_name(self, penalty):
         solver = getattr(self, "solver", "fista")
         if solver == "auto":
-            return "working_set" if penalty.separable else "fista"
+            return "working_set" if has_capability(penalty, WORKING_SET) else "fista"
         return solver
 
     # -- input ----------------------------------------------------------------------------------
@@ -151,6 +166,7 @@ class _MultiTaskLinear(BaseEstimator):
         else:
             quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
             datafit = quad.to_gram() if _use_gram(quad) else quad
+        alpha, penalty = self._resolve_alpha(datafit, penalty, design)
         W0, b0 = self._initial(design, meta)
         if self._is_classifier:
             b0 = datafit.to_centered(W0, b0)
@@ -165,7 +181,30 @@ class _MultiTaskLinear(BaseEstimator):
             )
         b = datafit.intercept(W, b) if self._is_classifier else quad.intercept(W)
         self._set_fitted(W, b, meta, n_iter, crit, rule_name)
+        self.alpha_ = alpha
         return self
+
+    def _resolve_alpha(self, datafit, penalty, design):
+        """``(alpha_, penalty at alpha_)``: ``alpha`` itself when given, else the default rule
+        (:meth:`_default_alpha`); the constructor parameter is left as it is."""
+        if getattr(self, "alpha", None) is not None:
+            return float(penalty.alpha), penalty
+        alpha = float(self._default_alpha(datafit, penalty, design))
+        return alpha, penalty.with_alpha(alpha)
+
+    def _default_alpha(self, datafit, penalty, design):
+        """The rule for ``alpha=None``. A norm penalty (``"duality_gap"``: it has ``alpha_max``,
+        the smallest ``alpha`` giving ``W = 0``) gets ``DEFAULT_ALPHA_RATIO * alpha_max``, as
+        glmnet's path is relative to ``lambda_max``; any other penalty ``1 / n``, with ``n`` the
+        mean number of labelled samples per task: on the per-task mean loss that is
+        scikit-learn's ``Ridge(alpha=1)`` and ``LogisticRegression(C=1)`` for each task. A
+        family with another scale overrides this method."""
+        if has_capability(penalty, DUALITY_GAP):
+            alpha_max = penalty.alpha_max(_gradient_at_zero(datafit))
+            # alpha_max = 0 (e.g. constant targets): W = 0 for every alpha; as the path does
+            return DEFAULT_ALPHA_RATIO * alpha_max if alpha_max > 0 else np.finfo(float).resolution
+        counts = np.asarray(design.task_counts, dtype=float)
+        return 1.0 / max(float(counts.mean()), 1.0)
 
     def _initial(self, design, meta):
         p, M = design.n_features, design.n_outputs
@@ -178,7 +217,7 @@ class _MultiTaskLinear(BaseEstimator):
         return W0, b0
 
     def _rule(self, datafit, penalty, threshold):
-        if not self._is_classifier and hasattr(penalty, "dual_norm"):
+        if not self._is_classifier and has_capability(penalty, DUALITY_GAP):
             return DualityGap(datafit, penalty, threshold)
         return ProxGradNorm(datafit, penalty, threshold)
 
@@ -186,7 +225,7 @@ class _MultiTaskLinear(BaseEstimator):
         """``tol`` made absolute: relative to ``sum_t ||y_t - mean||^2 / n_t`` for a duality gap
         (scikit-learn's convention for MultiTaskLasso), relative to the norm of the gradient at
         zero for the proximal-gradient criterion."""
-        if not self._is_classifier and hasattr(penalty, "dual_norm"):
+        if not self._is_classifier and has_capability(penalty, DUALITY_GAP):
             scale = float(np.sum(datafit.a))
         else:
             M = datafit.design.n_outputs if hasattr(datafit, "design") else datafit.q.shape[1]
@@ -215,6 +254,13 @@ class _MultiTaskLinear(BaseEstimator):
             W, b, n_iter, crit, ok = fista(
                 datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter
             )
+        if n_iter == 0:
+            # the starting point was certified before any step (e.g. W = 0 above alpha_max, or a
+            # warm start): take one proximal-gradient step, so that n_iter_ counts a real
+            # iteration as scikit-learn's solvers do; keep whichever point is better certified
+            W1, b1, n_iter, crit1, ok1 = fista(datafit, penalty, W, b, rule=rule, max_iter=1)
+            if ok1 and crit1 < crit:
+                W, b, crit, ok = W1, b1, crit1, ok1
         return W, b, n_iter, crit, ok, rule_name
 
     def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):

@@ -311,3 +311,32 @@ def test_a_new_method_is_one_entry_with_its_details(monkeypatch, tmp_path):
 
     table = format_table(result)
     assert "per-task ridge (details), learned on split 1: clf:tasks = ['species', 'sex']" in table
+
+
+def test_clustered_method_reports_its_task_clusters(tmp_path, capsys):
+    # six schools: three where y rises with x0, three where it falls (which clusters the
+    # estimator finds is its own tests' business; here: they are reported, per split)
+    rng = np.random.RandomState(0)
+    lines = ["x0,x1,school,y"]
+    for s, slope in zip("abcdef", [1.0, 1.1, 0.9, -1.0, -1.1, -0.9]):
+        for _ in range(24):
+            x = rng.randn(2)
+            lines.append(f"{x[0]:.4f},{x[1]:.4f},{s},{slope * x[0] + 0.1 * rng.randn():.4f}")
+    path = tmp_path / "groups.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out_json = tmp_path / "r.json"
+    argv = ["compare", str(path), "--target", "y", "--task-column", "school"]
+    code = main([*argv, "--methods", "clustered", "task_relation", "--json", str(out_json), *FAST])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out_json.read_text())
+    clustered, relation = doc["methods"]
+    assert clustered["status"] == relation["status"] == "ok"
+    for run in clustered["runs"]:
+        groups = run["details"]["clusters"]
+        assert sorted(t for g in groups for t in g) == list("abcdef")  # a partition
+        assert len(groups) == run["params"]["n_clusters"]  # the chosen number of clusters
+    first = clustered["runs"][0]["details"]["clusters"]
+    sizes = ", ".join(str(len(g)) for g in first)
+    assert f"clustered MTL, learned on split 1: clusters = {len(first)} group" in out
+    assert f"({sizes} tasks): " in out

@@ -403,6 +403,53 @@ def _mean_regularized(spec: Spec):
     return _search(spec, model, {prefix + k: v for k, v in grid.items()})
 
 
+def _structure(spec: Spec, regressor, classifier, reg_grid: dict, clf_grid: dict, **fixed):
+    """A task-structure model: a grid over its hyperparameters (regression targets scaled)."""
+    mtl = {**_mtl_task_column(spec), **fixed}
+    if spec.kind == REGRESSION:
+        model, prefix, grid = ScaledTargets(regressor(**mtl)), "estimator__", reg_grid
+    else:
+        model = _wrap_classifier(spec, classifier(**mtl))
+        prefix, grid = ("estimator__" if spec.layout == "wide" else ""), clf_grid
+    grid = {k: spec.grid(*v) for k, v in grid.items()}  # (full, quick) per parameter
+    if "n_clusters" in grid:  # at most one cluster per task of the part
+        grid["n_clusters"] = [k for k in grid["n_clusters"] if k <= spec.n_tasks] or [1]
+    return _search(spec, model, {prefix + k: v for k, v in grid.items()})
+
+
+def _clustered(spec: Spec):
+    # grids of benchmarks/school_structure.py (targets standardised); --quick: 2 candidates
+    return _structure(
+        spec,
+        linear.ClusteredRegressor,
+        linear.ClusteredClassifier,
+        {
+            "alpha": ([0.1, 0.2], [0.1]),
+            "coupling": ([10.0, 100.0], [10.0]),
+            "n_clusters": ([1, 2, 4], [1, 2]),
+        },
+        {"alpha": ([1e-3, 1e-2], [1e-2]), "coupling": ([1.0, 10.0], [1.0, 10.0])},
+        random_state=spec.seed,
+    )
+
+
+def _task_relation(spec: Spec):
+    return _structure(
+        spec,
+        linear.TaskRelationRegressor,
+        linear.TaskRelationClassifier,
+        {"alpha": ([0.01, 0.1], [0.01, 0.1]), "coupling": ([0.03, 0.1, 0.3], [0.1])},
+        {"alpha": ([1e-3, 1e-2], [1e-3, 1e-2])},
+    )
+
+
+def _clusters(model, tasks) -> dict:
+    """The clustered model's learned groups of tasks (task names), largest first."""
+    labels = np.asarray(model.task_clusters_)
+    groups = [[str(tasks[i]) for i in np.flatnonzero(labels == c)] for c in np.unique(labels)]
+    return {"clusters": sorted(groups, key=len, reverse=True)}
+
+
 def _wrap_classifier(spec, model):
     return _Classes(model) if spec.layout == "wide" else model
 
@@ -512,6 +559,21 @@ METHODS: dict[str, Method] = {
             "sparse MTL (L2,1)",
             _sparse,
             description="skmtl.linear.Sparse*: L2,1 penalty, joint feature selection",
+        ),
+        Method(
+            "clustered",
+            "clustered MTL",
+            _clustered,
+            description="skmtl.linear.Clustered*: learned clusters of tasks (prints them)",
+            same_classes=True,
+            details=_clusters,
+        ),
+        Method(
+            "task_relation",
+            "task-relation MTL",
+            _task_relation,
+            description="skmtl.linear.TaskRelation*: learned task covariance",
+            same_classes=True,
         ),
         Method(
             "neural",

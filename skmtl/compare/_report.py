@@ -56,7 +56,7 @@ def format_table(result: Result) -> str:
         if runs:
             lines.append("")
             for name, value in runs[0]["details"].items():
-                text = f"{METHODS[key].name}, learned on split 1: {name} = {value}"
+                text = f"{METHODS[key].name}, learned on split 1: {name} = {_detail(value)}"
                 lines.append(text if len(text) <= 400 else text[:397] + "...")
     lines += [
         "",
@@ -64,6 +64,15 @@ def format_table(result: Result) -> str:
         f"total wall time {result.wall_time:.1f} s ({result.n_jobs} parallel jobs).",
     ]
     return "\n".join(lines)
+
+
+def _detail(value) -> str:
+    """A list of groups as "2 groups (100, 39 tasks): a, b, c, ...; d, e, ..."."""
+    if isinstance(value, list) and value and all(isinstance(g, list) for g in value):
+        sizes = ", ".join(str(len(g)) for g in value)
+        shown = "; ".join(", ".join(g[:8]) + (", ..." if len(g) > 8 else "") for g in value)
+        return f"{len(value)} group{'s' if len(value) != 1 else ''} ({sizes} tasks): {shown}"
+    return str(value)
 
 
 def _fmt(value) -> str:

@@ -445,6 +445,8 @@ def _task_relation(spec: Spec):
 
 def _clusters(model, tasks) -> dict:
     """The clustered model's learned groups of tasks (task names), largest first."""
+    if len(tasks) < 2:  # a part with one task (wide layout, mixed types): nothing to group
+        return {}
     labels = np.asarray(model.task_clusters_)
     groups = [[str(tasks[i]) for i in np.flatnonzero(labels == c)] for c in np.unique(labels)]
     return {"clusters": sorted(groups, key=len, reverse=True)}

@@ -118,6 +118,23 @@ def read_frame(path: str):
         keep_default_na=False,
         na_values=NA_VALUES,
     )
+    frame = _parse(pd, path, header, options)
+    if frame.empty:
+        raise _fail(path, "no data rows after the header")
+    # pandas fills a row with too few fields: without quoted commas, the file then holds fewer
+    # commas than (rows + header) x (fields - 1); the slow scan names the row
+    if _count_commas(path) != (len(frame) + 1) * (len(header) - 1):
+        short = _first_short_row(path, len(header))
+        if short is not None:
+            row, n = short
+            raise _fail(path, f"line {row} has {n} fields, the header {len(header)}")
+    all_missing = frame.isna().all(axis=1).to_numpy()
+    if all_missing.any():
+        frame = frame.loc[~all_missing].reset_index(drop=True)
+    return frame
+
+
+def _parse(pd, path, header, options):
     try:
         # in chunks: the parser's buffers stay small, only the final columns are kept
         pieces: dict = {name: [] for name in header}
@@ -151,18 +168,6 @@ def read_frame(path: str):
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise _fail(path, reason.strip().splitlines()[0]) from None
-    if frame.empty:
-        raise _fail(path, "no data rows after the header")
-    # pandas fills a row with too few fields: without quoted commas, the file then holds fewer
-    # commas than (rows + header) x (fields - 1); the slow scan names the row
-    if _count_commas(path) != (len(frame) + 1) * (len(header) - 1):
-        short = _first_short_row(path, len(header))
-        if short is not None:
-            row, n = short
-            raise _fail(path, f"line {row} has {n} fields, the header {len(header)}")
-    all_missing = frame.isna().all(axis=1).to_numpy()
-    if all_missing.any():
-        frame = frame.loc[~all_missing].reset_index(drop=True)
     return frame
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import expit, softmax
@@ -13,6 +14,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:  # annotations only; typing_extensions' Self also covers Python 3.10
+    from numpy.typing import ArrayLike, NDArray
+    from typing_extensions import Self
 
 from . import _validation as V
 from ._datafits import _GRAM_MAX_ENTRIES, Logistic, Quadratic
@@ -136,7 +141,7 @@ class _MultiTaskLinear(BaseEstimator):
         return design, target_arr, meta
 
     # -- fit -------------------------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Fit the model.
 
         Parameters
@@ -323,7 +328,7 @@ class _MultiTaskLinear(BaseEstimator):
 
 
 class _RegressorBase(RegressorMixin, _MultiTaskLinear):
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray:
         """Predict with the fitted model.
 
         Parameters
@@ -342,7 +347,9 @@ class _RegressorBase(RegressorMixin, _MultiTaskLinear):
             return Z[:, 0].astype(np.result_type(self.coef_.dtype), copy=False)
         return Z.astype(self.coef_.dtype, copy=False)
 
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean over tasks of the coefficient of determination R^2 on the labelled samples.
 
         For one task, or the long layout, this is :func:`sklearn.metrics.r2_score` of
@@ -386,7 +393,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
     def _out_slices(self):
         return V._slices(self._widths_)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> NDArray:
         """Raw scores: for one binary task (n_samples,), for one multiclass task
         (n_samples, n_classes); with several tasks one column per output, (n_samples, n_outputs);
         in the long layout the scores of each row's own task, padded with NaN."""
@@ -400,7 +407,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
             return Z[:, 0] if Z.shape[1] == 1 else Z
         return Z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray | list[NDArray]:
         """Class probabilities.
 
         Returns
@@ -433,7 +440,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
             out[np.ix_(np.flatnonzero(rows), cols)] = p
         return out
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> NDArray | list[NDArray]:
         """Logarithm of :meth:`predict_proba` (same shapes)."""
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
@@ -441,7 +448,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
                 return [np.log(p) for p in proba]
             return np.log(proba)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray:
         """Predict class labels.
 
         Returns
@@ -464,7 +471,9 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         )
         return np.column_stack([p.astype(dtype) for p in preds])
 
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean over tasks of the accuracy on the labelled samples (the accuracy itself for one
         task or the long layout)."""
         from sklearn.metrics import accuracy_score

@@ -36,6 +36,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from ._compiled import kernel
 from ._criteria import gap_from_pieces
 
 _DATA_FORM_RATIO = 5  # restricted problems with k >= ratio * n features stay in data form
@@ -45,25 +46,104 @@ def _row_norms(W):
     return np.sqrt(np.einsum("ij,ij->i", W, W))
 
 
+# -- compiled epochs: one cyclic pass of block coordinate descent over the rows of W ------------
+@kernel("void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64, float64[::1])")
+def _gram_epoch(Q, G, W, alpha, diag):
+    """In place on ``W`` and ``G = Q W - q``: for each row ``j``, the group soft-thresholding
+    ``W[j] <- S(W[j] - G[j] / Q[j, j], alpha / Q[j, j])``, then ``G += Q[:, j] (W[j] - old)``."""
+    k, T = W.shape
+    v = np.empty(T)
+    for j in range(k):
+        qjj = diag[j]
+        if qjj <= 0.0:
+            continue
+        nrm2 = 0.0
+        was_zero = True
+        for t in range(T):
+            w = W[j, t]
+            if w != 0.0:
+                was_zero = False
+            vt = w - G[j, t] / qjj
+            v[t] = vt
+            nrm2 += vt * vt
+        thr = alpha / qjj
+        nv = np.sqrt(nrm2)
+        if nv <= thr:
+            if was_zero:
+                continue
+            scale = 0.0
+        else:
+            scale = 1.0 - thr / nv
+        for t in range(T):
+            new = v[t] * scale
+            v[t] = new - W[j, t]
+            W[j, t] = new
+        for i in range(k):  # Q is symmetric: its row j is its column j, read contiguously
+            qij = Q[j, i]
+            if qij != 0.0:
+                for t in range(T):
+                    G[i, t] += qij * v[t]
+
+
+@kernel("void(float64[::1, :], float64[:, ::1], float64[:, ::1], float64, float64[::1])")
+def _data_epoch(A, R, W, alpha, diag):
+    """In place on ``W`` and the residual ``R = A W - B``: for each row ``j``, with
+    ``g = A[:, j]' R``, ``W[j] <- S(W[j] - g / d_j, alpha / d_j)``, then ``R += A[:, j] delta``."""
+    n, k = A.shape
+    T = W.shape[1]
+    v = np.empty(T)
+    for j in range(k):
+        djj = diag[j]
+        if djj <= 0.0:
+            continue
+        for t in range(T):
+            v[t] = 0.0
+        for i in range(n):
+            a = A[i, j]
+            if a != 0.0:
+                for t in range(T):
+                    v[t] += a * R[i, t]
+        nrm2 = 0.0
+        was_zero = True
+        for t in range(T):
+            w = W[j, t]
+            if w != 0.0:
+                was_zero = False
+            vt = w - v[t] / djj
+            v[t] = vt
+            nrm2 += vt * vt
+        thr = alpha / djj
+        nv = np.sqrt(nrm2)
+        if nv <= thr:
+            if was_zero:
+                continue
+            scale = 0.0
+        else:
+            scale = 1.0 - thr / nv
+        for t in range(T):
+            new = v[t] * scale
+            v[t] = new - W[j, t]
+            W[j, t] = new
+        for i in range(n):
+            a = A[i, j]
+            if a != 0.0:
+                for t in range(T):
+                    R[i, t] += a * v[t]
+
+
 # -- restricted least-squares problems: the gradient G = A'(A W - B) in two storages ------------
 class _GramLS:
     """``Q = A'A`` (k, k), ``q = A'B`` (k, T), ``aa = ||B||^2``; keeps ``G = Q W - q``."""
 
     def __init__(self, Q, q, aa):
-        self.Q, self.q, self.aa = Q, q, aa
-        self.diag = np.ascontiguousarray(np.diag(Q))
+        self.Q, self.q, self.aa = np.ascontiguousarray(Q, dtype=float), q, aa
+        self.diag = np.ascontiguousarray(np.diag(self.Q))
 
     def reset(self, W):
-        self.G = self.Q @ W - self.q
+        self.G = np.ascontiguousarray(self.Q @ W - self.q)
 
-    def block_grad(self, sl):
-        return self.G[sl].copy()
-
-    def block_gram(self, sl):
-        return self.Q[sl, sl]
-
-    def block_done(self, sl, D):
-        self.G += self.Q[:, sl] @ D
+    def epoch(self, W, alpha):
+        _gram_epoch(self.Q, self.G, W, alpha, self.diag)
 
     def grad(self):
         return self.G
@@ -84,26 +164,15 @@ class _DataLS:
     """``A`` (n, k) dense and ``B`` (n, T); keeps the residual ``R = A W - B``."""
 
     def __init__(self, A, B, aa):
-        self.A, self.B, self.aa = np.asfortranarray(A), B, aa
-        self.diag = np.einsum("ij,ij->j", A, A)
-        self._grams = {}
+        self.A, self.B, self.aa = np.asfortranarray(A, dtype=float), B, aa
+        self.diag = np.einsum("ij,ij->j", self.A, self.A)
 
     def reset(self, W):
-        self.R = self.A @ W - self.B
+        self.R = np.ascontiguousarray(self.A @ W - self.B)
         self._G = None
 
-    def block_grad(self, sl):
-        return self.A[:, sl].T @ self.R
-
-    def block_gram(self, sl):
-        key = (sl.start, sl.stop)
-        if key not in self._grams:
-            Ab = self.A[:, sl]
-            self._grams[key] = Ab.T @ Ab
-        return self._grams[key]
-
-    def block_done(self, sl, D):
-        self.R += self.A[:, sl] @ D
+    def epoch(self, W, alpha):
+        _data_epoch(self.A, self.R, W, alpha, self.diag)
         self._G = None
 
     def grad(self):
@@ -122,70 +191,26 @@ class _DataLS:
         self.R, self._G = saved
 
 
-def _sweep(ls, W, alpha, blocks):
-    """One epoch of cyclic block coordinate descent, in place on ``W`` and ``ls``."""
-    a2 = alpha * alpha
-    diag = ls.diag
-    for sl in blocks:
-        Gb = ls.block_grad(sl)
-        Qbb = ls.block_gram(sl)
-        Wb = W[sl]
-        nz = np.any(Wb != 0, axis=1).tolist()
-        D = None
-        last = 0
-        for i in range(Wb.shape[0]):
-            g = Gb[i] + Qbb[i, :last] @ D[:last] if last else Gb[i]
-            w = Wb[i]
-            qjj = diag[sl.start + i]
-            if qjj <= 0.0:
-                continue
-            nonzero = nz[i]
-            if not nonzero:
-                if g @ g <= a2:
-                    continue
-                v = g * (-1.0 / qjj)
-            else:
-                v = w - g * (1.0 / qjj)
-            nv = math.sqrt(v @ v)
-            thr = alpha / qjj
-            if D is None:
-                D = np.zeros_like(Wb)
-            if nv <= thr:
-                if not nonzero:
-                    continue
-                D[i] = -w
-                Wb[i] = 0.0
-                nz[i] = False
-            else:
-                new = v * (1.0 - thr / nv)
-                D[i] = new - w
-                Wb[i] = new
-                nz[i] = True
-            last = i + 1
-        if last:
-            ls.block_done(sl, D)
-
-
 def _objective(ls, W, alpha):
     f, _ = ls.pieces(W, ls.G if isinstance(ls, _GramLS) else None)
     return f + alpha * float(np.sum(_row_norms(W)))
 
 
-def bcd(ls, W, alpha, *, threshold, max_epochs, block_size=64, anderson=5, check_every=None):
+def bcd(ls, W, alpha, *, threshold, max_epochs, anderson=5, check_every=None):
     """Block coordinate descent on a restricted problem; returns ``W, n_epochs, gap``.
 
-    The gap is checked every epoch in Gram form (the gradient is kept up to date, a check costs
-    ``O(k n_tasks)``), every third in data form (a check costs half an epoch).
+    ``W`` (C-contiguous float64) is updated in place. The gap is checked every epoch in Gram
+    form (the gradient is kept up to date, a check costs ``O(k n_tasks)``), every third in data
+    form (a check costs half an epoch).
     """
     if check_every is None:
         check_every = 1 if isinstance(ls, _GramLS) else 3
-    k = W.shape[0]
-    blocks = [slice(s, min(s + block_size, k)) for s in range(0, k, block_size)]
+    W = np.ascontiguousarray(W, dtype=float)
     ls.reset(W)
     hist = []
     gap = np.inf
     for epoch in range(1, max_epochs + 1):
-        _sweep(ls, W, alpha, blocks)
+        ls.epoch(W, alpha)
         if anderson:
             hist.append(W.copy())
             if len(hist) == anderson + 1:

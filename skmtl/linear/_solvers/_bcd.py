@@ -39,7 +39,7 @@ import scipy.sparse as sp
 from ._compiled import kernel
 from ._criteria import gap_from_pieces
 
-_DATA_FORM_RATIO = 5  # restricted problems with k >= ratio * n features stay in data form
+_P0 = 100  # first working-set size at least this
 
 
 def _row_norms(W):
@@ -47,14 +47,18 @@ def _row_norms(W):
 
 
 # -- compiled epochs: one cyclic pass of block coordinate descent over the rows of W ------------
-@kernel("void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64, float64[::1])")
-def _gram_epoch(Q, G, W, alpha, diag):
-    """In place on ``W`` and ``G = Q W - q``: for each row ``j``, the group soft-thresholding
-    ``W[j] <- S(W[j] - G[j] / Q[j, j], alpha / Q[j, j])``, then ``G += Q[:, j] (W[j] - old)``."""
+@kernel("void(float64[:, ::1], int64[::1], float64[:, ::1], float64[:, ::1], float64)")
+def _gram_epoch(Q, idx, G, W, alpha):
+    """In place on ``W`` and ``G = Q[idx][:, idx] W - q``: for each row ``j``, the group
+    soft-thresholding ``W[j] <- S(W[j] - G[j] / Q_jj, alpha / Q_jj)`` (``Q_jj`` the diagonal
+    entry of feature ``idx[j]``), then ``G += Q[idx, idx[j]] (W[j] - old)``. ``Q`` is the Gram
+    matrix of every feature (or of a cache of them); the working set is ``idx``, nothing is
+    copied out of ``Q``."""
     k, T = W.shape
     v = np.empty(T)
     for j in range(k):
-        qjj = diag[j]
+        qrow = Q[idx[j]]  # Q is symmetric: row idx[j] is column idx[j], read contiguously
+        qjj = qrow[idx[j]]
         if qjj <= 0.0:
             continue
         nrm2 = 0.0
@@ -78,8 +82,8 @@ def _gram_epoch(Q, G, W, alpha, diag):
             new = v[t] * scale
             v[t] = new - W[j, t]
             W[j, t] = new
-        for i in range(k):  # Q is symmetric: its row j is its column j, read contiguously
-            qij = Q[j, i]
+        for i in range(k):
+            qij = qrow[idx[i]]
             if qij != 0.0:
                 for t in range(T):
                     G[i, t] += qij * v[t]
@@ -133,17 +137,21 @@ def _data_epoch(A, R, W, alpha, diag):
 
 # -- restricted least-squares problems: the gradient G = A'(A W - B) in two storages ------------
 class _GramLS:
-    """``Q = A'A`` (k, k), ``q = A'B`` (k, T), ``aa = ||B||^2``; keeps ``G = Q W - q``."""
+    """``Q[idx][:, idx] = A'A`` (k, k), ``q = A'B`` (k, T), ``aa = ||B||^2``; keeps
+    ``G = A'A W - q``. ``Q`` is a larger Gram matrix that is indexed, never copied."""
 
-    def __init__(self, Q, q, aa):
-        self.Q, self.q, self.aa = np.ascontiguousarray(Q, dtype=float), q, aa
-        self.diag = np.ascontiguousarray(np.diag(self.Q))
+    def __init__(self, Q, idx, q, aa):
+        self.Q, self.q, self.aa = Q, np.ascontiguousarray(q), aa
+        self.idx = np.ascontiguousarray(idx, dtype=np.int64)
 
-    def reset(self, W):
-        self.G = np.ascontiguousarray(self.Q @ W - self.q)
+    def reset(self, W, G=None):
+        if G is None:
+            nz = np.flatnonzero(np.any(W != 0, axis=1))
+            G = self.Q[np.ix_(self.idx, self.idx[nz])] @ W[nz] - self.q
+        self.G = np.ascontiguousarray(G)
 
     def epoch(self, W, alpha):
-        _gram_epoch(self.Q, self.G, W, alpha, self.diag)
+        _gram_epoch(self.Q, self.idx, self.G, W, alpha)
 
     def grad(self):
         return self.G
@@ -167,9 +175,9 @@ class _DataLS:
         self.A, self.B, self.aa = np.asfortranarray(A, dtype=float), B, aa
         self.diag = np.einsum("ij,ij->j", self.A, self.A)
 
-    def reset(self, W):
+    def reset(self, W, G=None):
         self.R = np.ascontiguousarray(self.A @ W - self.B)
-        self._G = None
+        self._G = G
 
     def epoch(self, W, alpha):
         _data_epoch(self.A, self.R, W, alpha, self.diag)
@@ -196,7 +204,7 @@ def _objective(ls, W, alpha):
     return f + alpha * float(np.sum(_row_norms(W)))
 
 
-def bcd(ls, W, alpha, *, threshold, max_epochs, anderson=5, check_every=None):
+def bcd(ls, W, alpha, *, threshold, max_epochs, anderson=5, check_every=None, G0=None):
     """Block coordinate descent on a restricted problem; returns ``W, n_epochs, gap``.
 
     ``W`` (C-contiguous float64) is updated in place. The gap is checked every epoch in Gram
@@ -206,7 +214,7 @@ def bcd(ls, W, alpha, *, threshold, max_epochs, anderson=5, check_every=None):
     if check_every is None:
         check_every = 1 if isinstance(ls, _GramLS) else 3
     W = np.ascontiguousarray(W, dtype=float)
-    ls.reset(W)
+    ls.reset(W, G0)  # G0: the gradient at W when the caller has it
     hist = []
     gap = np.inf
     for epoch in range(1, max_epochs + 1):
@@ -268,31 +276,48 @@ def supports_bcd(datafit, penalty):
 
 
 class _Full:
-    """The full problem in the form the outer loop needs, from a Quadratic or QuadraticGram."""
+    """The full problem in the form the outer loop needs, from a Quadratic or QuadraticGram.
+
+    Dense data: the centred, scaled columns ``A_j = (x_j - mean_j) / sqrt(n)`` of every feature
+    that has entered a working set are kept (Fortran order), with their Gram matrix and
+    ``A' B``; successive working sets overlap, so each column is centred and each Gram entry
+    computed once (along a regularisation path too: the cache lives as long as the datafit).
+    """
 
     def __init__(self, datafit):
         self.datafit = datafit
         self.gram = hasattr(datafit, "Q")
         if self.gram:
             self.aa = float(np.sum(datafit.a))
+            self.Q = np.ascontiguousarray(datafit.Q[0], dtype=float)
         else:
             d = datafit.design
             self.n = d.n_samples
             self.sqn = math.sqrt(self.n)
-            self.B = datafit.Yc / self.sqn
+            self.B = np.ascontiguousarray(datafit.Yc / self.sqn)
             self.aa = float(np.sum(self.B * self.B))
             self.sparse = sp.issparse(d.X)
             self.x_mean = datafit.x_mean[0]
+            p = d.n_features
+            self._pos = np.full(p, -1, dtype=np.intp)  # feature -> its column in the cache
+            self._feat = np.zeros(0, dtype=np.intp)
+            self._A = np.zeros((self.n, 0), order="F")
 
     def gradient(self, W):
         """``(f, lin, G)`` at ``W``."""
         if self.gram:
-            G = self.datafit.Q[0] @ W - self.datafit.q
+            supp = np.flatnonzero(np.any(W != 0, axis=1))
+            G = self.Q[:, supp] @ W[supp] - self.datafit.q
             qw = float(np.sum(self.datafit.q * W))
             return 0.5 * float(np.sum(W * G)) - 0.5 * qw + 0.5 * self.aa, self.aa - qw, G
         df = self.datafit
-        Z = df.linear(W)
-        R = (Z - df.Yc) / self.sqn
+        supp = np.flatnonzero(np.any(W != 0, axis=1))
+        if self.sparse:
+            R = (df.linear(W) - df.Yc) / self.sqn
+        else:
+            # the residual from the support only: its columns are in the cache
+            self._add(supp)
+            R = self._A[:, self._pos[supp]] @ W[supp] - self.B
         G = df.design.adjoint(R) / self.sqn
         if df.centered:
             G -= np.outer(self.x_mean, R.sum(axis=0)) / self.sqn
@@ -300,28 +325,39 @@ class _Full:
 
     def restrict(self, ws):
         if self.gram:
-            df = self.datafit
-            return _GramLS(df.Q[0][np.ix_(ws, ws)], df.q[ws], self.aa)
-        if not self.sparse and len(ws) >= _DATA_FORM_RATIO * self.n:
-            X = self.datafit.design.X[:, ws]
-            A = (X - self.x_mean[ws]) / self.sqn if self.datafit.centered else X / self.sqn
-            return _DataLS(A, self.B, self.aa)
-        Q, q = self._gram(ws)
-        return _GramLS(Q, q, self.aa)
+            return _GramLS(self.Q, ws, self.datafit.q[ws], self.aa)
+        if not self.sparse:
+            self._add(ws)
+            return _DataLS(self._A[:, self._pos[ws]], self.B, self.aa)
+        return self._gram_sparse(ws)
 
-    def _gram(self, ws):
-        """``A_ws' A_ws`` and ``A_ws' B``, computing only the columns not seen before: the working
-        sets of successive outer iterations overlap."""
+    def _add(self, ws):
+        """Dense data: centre and scale the columns of ``ws`` not in the cache yet."""
+        new = ws[self._pos[ws] < 0]
+        if not new.size:
+            return
+        X = self.datafit.design.X
+        An = np.asarray(X[:, new], dtype=float, order="F")
+        if self.datafit.centered:
+            An -= self.x_mean[new]
+        An /= self.sqn
+        k0 = len(self._feat)
+        self._A = np.asfortranarray(np.hstack([self._A, An]))
+        self._feat = np.concatenate([self._feat, new])
+        self._pos[new] = np.arange(k0, k0 + len(new))
+
+    def _gram_sparse(self, ws):
+        """Sparse X: the same cache of Gram entries, the columns centred implicitly."""
         df = self.datafit
         X = df.design.X
-        if not hasattr(self, "_feat"):
-            self._feat = np.zeros(0, dtype=np.intp)
-            self._Q = np.zeros((0, 0))
-            self._q = np.zeros((0, self.B.shape[1]))
-            self._pos = np.full(X.shape[1], -1, dtype=np.intp)
-        new = ws[self._pos[ws] < 0]
+        if not hasattr(self, "_sfeat"):
+            self._sfeat = np.zeros(0, dtype=np.intp)
+            self._sQ = np.zeros((0, 0))
+            self._sq = np.zeros((0, self.B.shape[1]))
+            self._spos = np.full(X.shape[1], -1, dtype=np.intp)
+        new = ws[self._spos[ws] < 0]
         if new.size:
-            feat = np.concatenate([self._feat, new])
+            feat = np.concatenate([self._sfeat, new])
             Xn = X[:, new]
             cross = X[:, feat].T @ Xn
             cross = np.asarray(cross.toarray() if sp.issparse(cross) else cross) / self.n
@@ -329,17 +365,15 @@ class _Full:
             if df.centered:
                 cross -= np.outer(self.x_mean[feat], self.x_mean[new])
                 qn -= np.outer(self.x_mean[new], df.Yc.sum(axis=0)) / self.n
-            k0 = len(self._feat)
+            k0 = len(self._sfeat)
             Q = np.empty((len(feat), len(feat)))
-            Q[:k0, :k0] = self._Q
+            Q[:k0, :k0] = self._sQ
             Q[:, k0:] = cross
             Q[k0:, :k0] = cross[:k0].T
-            self._Q, self._q, self._feat = Q, np.vstack([self._q, qn]), feat
-            self._pos[new] = np.arange(k0, len(feat))
-        idx = self._pos[ws]
-        if len(idx) == len(self._feat) and np.array_equal(idx, np.arange(len(idx))):
-            return self._Q, self._q
-        return self._Q[np.ix_(idx, idx)], self._q[idx]
+            self._sQ, self._sq, self._sfeat = Q, np.vstack([self._sq, qn]), feat
+            self._spos[new] = np.arange(k0, len(feat))
+        idx = self._spos[ws]
+        return _GramLS(self._sQ, idx, self._sq[idx], self.aa)
 
 
 def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_outer=50,
@@ -361,10 +395,14 @@ def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_oute
     -------
     W, n_iter, gap, converged
     """
-    full = _Full(datafit)
+    full = getattr(datafit, "_bcd_full", None)
+    if full is None:
+        # kept on the datafit: a regularisation path reuses its column and Gram caches
+        full = datafit._bcd_full = _Full(datafit)
     alpha = penalty.alpha
     W = np.array(W, dtype=float, copy=True)
     p = W.shape[0]
+    p0 = max(p0, _P0)
     ws_size = min(p, p0)
     n_iter = 0
     gap = np.inf
@@ -382,7 +420,8 @@ def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_oute
         ws = np.sort(np.argpartition(-score, ws_size - 1)[:ws_size])
         ls = full.restrict(ws)
         inner_thr = max(inner_fraction * gap, threshold)
-        W_ws, epochs, _ = bcd(ls, W[ws], alpha, threshold=inner_thr, max_epochs=max_iter - n_iter)
+        W_ws, epochs, _ = bcd(ls, W[ws], alpha, threshold=inner_thr, max_epochs=max_iter - n_iter,
+                              G0=G[ws])
         n_iter += epochs
         W = np.zeros_like(W)
         W[ws] = W_ws

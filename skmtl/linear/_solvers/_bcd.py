@@ -89,11 +89,12 @@ def _gram_epoch(Q, idx, G, W, alpha):
                     G[i, t] += qij * v[t]
 
 
-@kernel("void(float64[::1, :], float64[:, ::1], float64[:, ::1], float64, float64[::1])")
-def _data_epoch(A, R, W, alpha, diag):
-    """In place on ``W`` and the residual ``R = A W - B``: for each row ``j``, with
-    ``g = A[:, j]' R``, ``W[j] <- S(W[j] - g / d_j, alpha / d_j)``, then ``R += A[:, j] delta``."""
-    n, k = A.shape
+@kernel("void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64, float64[::1])")
+def _data_epoch(At, R, W, alpha, diag):
+    """In place on ``W`` and the residual ``R = A W - B`` (``At = A'``, C-contiguous: the columns
+    of ``A`` are contiguous): for each row ``j``, with ``g = A[:, j]' R``,
+    ``W[j] <- S(W[j] - g / d_j, alpha / d_j)``, then ``R += A[:, j] (W[j] - old)``."""
+    k, n = At.shape
     T = W.shape[1]
     v = np.empty(T)
     for j in range(k):
@@ -103,7 +104,7 @@ def _data_epoch(A, R, W, alpha, diag):
         for t in range(T):
             v[t] = 0.0
         for i in range(n):
-            a = A[i, j]
+            a = At[j, i]
             if a != 0.0:
                 for t in range(T):
                     v[t] += a * R[i, t]
@@ -129,7 +130,7 @@ def _data_epoch(A, R, W, alpha, diag):
             v[t] = new - W[j, t]
             W[j, t] = new
         for i in range(n):
-            a = A[i, j]
+            a = At[j, i]
             if a != 0.0:
                 for t in range(T):
                     R[i, t] += a * v[t]
@@ -180,7 +181,7 @@ class _DataLS:
         self._G = G
 
     def epoch(self, W, alpha):
-        _data_epoch(self.A, self.R, W, alpha, self.diag)
+        _data_epoch(self.A.T, self.R, W, alpha, self.diag)
         self._G = None
 
     def grad(self):

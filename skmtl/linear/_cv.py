@@ -114,6 +114,12 @@ class _PathCV(_RegressorBase):
         # imported here: folds in parallel only when fitting; importing skmtl.linear stays light
         from sklearn.utils.parallel import Parallel, delayed
 
+        if self.n_jobs not in (None, 1) and self._base_class is SparseRegressor:
+            # workers load the compiled solvers from the on-disk cache instead of compiling them
+            from ._path import warm_compiled_cache
+
+            warm_compiled_cache()
+
         mse = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_mse)(template, X, y, train, test, alphas) for train, test in folds
         )

@@ -8,6 +8,13 @@ from sklearn.base import clone
 
 from ._base import _use_gram
 from ._datafits import Quadratic
+from ._solvers._compiled import compile_all
+
+
+def warm_compiled_cache():
+    """Compile (or load) the compiled solvers in this process before fits go to other processes:
+    with a cold on-disk cache, it is filled once here and the workers load it."""
+    compile_all()
 
 
 def alpha_grid(alpha_max, *, eps=1e-3, n_alphas=100):

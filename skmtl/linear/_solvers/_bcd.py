@@ -8,17 +8,20 @@ optimality conditions, keep the support and the worst violators, solve the restr
 fraction of the current duality gap, stop on the duality gap of the full problem.
 
 Inner solver: cyclic block coordinate descent, one feature (a row of ``W``, all tasks) at a time,
-with a closed-form group soft-thresholding update. The features are swept in blocks of
-``block_size``: inside a block the gradient of each row is brought up to date lazily from the
-block's Gram (``O(block_size * n_tasks)`` per feature), and the rest of the gradient (Gram form) or
-the residual (data form) is updated once per block with one matrix product. The iterates are those
-of plain cyclic coordinate descent; the matrix products run at BLAS-3 speed, which is what a pure
-numpy implementation needs to keep up with compiled coordinate descent. Every ``anderson + 1``
-epochs the last iterates are extrapolated (Anderson acceleration) on the rows that stayed nonzero,
-and the extrapolation is kept only when it lowers the objective.
+with a closed-form group soft-thresholding update, compiled with numba (:mod:`._compiled`: lazy
+import, one float64 signature per kernel, on-disk cache). Two storages of the restricted problem:
 
-The restricted problem is in Gram form (``Q = A_ws' A_ws``) when that is cheaper than two passes
-over the data (``k < 2 n`` for ``k`` working features), else in data form.
+- Gram form, when the datafit already holds the Gram matrix (``n > p``) or ``X`` is sparse: the
+  kernel keeps ``G = Q W - q`` and indexes the full (or cached) Gram matrix by the working set, so
+  nothing is copied per working set; an update costs ``O(k n_tasks)``.
+- Data form, dense ``X``: the kernel keeps the residual ``R = A W - B``; an update costs
+  ``O(n n_tasks)``. The centred, scaled columns of the features that have entered a working set
+  are cached on the datafit (Fortran order), so along a regularisation path every column is
+  centred once.
+
+Every ``anderson + 1`` epochs the last iterates are extrapolated (Anderson acceleration) on the
+rows that stayed nonzero, and the extrapolation is kept only when it lowers the objective. The
+outer loop's full gradient uses only the support of ``W`` for the residual.
 
 References
 ----------

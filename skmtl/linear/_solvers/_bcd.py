@@ -157,6 +157,10 @@ class _GramLS:
     def epoch(self, W, alpha):
         _gram_epoch(self.Q, self.idx, self.G, W, alpha)
 
+    def move(self, D, rows):
+        """The state after ``W += D`` with ``D`` zero outside ``rows``."""
+        self.G = self.G + self.Q[np.ix_(self.idx, self.idx[rows])] @ D[rows]
+
     def grad(self):
         return self.G
 
@@ -185,6 +189,11 @@ class _DataLS:
 
     def epoch(self, W, alpha):
         _data_epoch(self.A.T, self.R, W, alpha, self.diag)
+        self._G = None
+
+    def move(self, D, rows):
+        """The state after ``W += D`` with ``D`` zero outside ``rows``."""
+        self.R = self.R + self.A[:, rows] @ D[rows]
         self._G = None
 
     def grad(self):
@@ -259,7 +268,7 @@ def _extrapolate(ls, W, hist, alpha):
     We[keep] = (c @ Hk[1:]).reshape(-1, W.shape[1])
     f_cur = _objective(ls, W, alpha)
     saved = ls.save()
-    ls.reset(We)
+    ls.move(We - W, np.flatnonzero(keep))
     if _objective(ls, We, alpha) < f_cur:
         return We
     ls.restore(saved)
@@ -423,7 +432,8 @@ def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_oute
         ws_size = min(p, max(p0, 2 * int(support.sum()), ws_size))
         ws = np.sort(np.argpartition(-score, ws_size - 1)[:ws_size])
         ls = full.restrict(ws)
-        inner_thr = max(inner_fraction * gap, threshold)
+        # the restricted problem to a fraction of the gap; to the end when it is the full problem
+        inner_thr = threshold if ws_size >= p else max(inner_fraction * gap, threshold)
         W_ws, epochs, _ = bcd(ls, W[ws], alpha, threshold=inner_thr, max_epochs=max_iter - n_iter,
                               G0=G[ws])
         n_iter += epochs

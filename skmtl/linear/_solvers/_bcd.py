@@ -43,6 +43,10 @@ from ._compiled import kernel
 from ._criteria import gap_from_pieces
 
 _P0 = 100  # first working-set size at least this
+_GROW = 1.5  # a working set holds at least _GROW times the support
+# Dense X: Gram form for k working features when building the new Gram entries (n k^2 at most)
+# plus _EPOCHS epochs (k^2 T each) costs less than _EPOCHS data-form epochs (2 n k T each)
+_EPOCHS = 10
 
 
 def _row_norms(W):
@@ -339,10 +343,11 @@ class _Full:
     def restrict(self, ws):
         if self.gram:
             return _GramLS(self.Q, ws, self.datafit.q[ws], self.aa)
-        if not self.sparse:
+        k, T = len(ws), self.B.shape[1]
+        if not self.sparse and k * (1.0 + self.n / (_EPOCHS * T)) >= 2.0 * self.n:
             self._add(ws)
             return _DataLS(self._A[:, self._pos[ws]], self.B, self.aa)
-        return self._gram_sparse(ws)
+        return self._gram_cached(ws)
 
     def _add(self, ws):
         """Dense data: centre and scale the columns of ``ws`` not in the cache yet."""
@@ -359,8 +364,9 @@ class _Full:
         self._feat = np.concatenate([self._feat, new])
         self._pos[new] = np.arange(k0, k0 + len(new))
 
-    def _gram_sparse(self, ws):
-        """Sparse X: the same cache of Gram entries, the columns centred implicitly."""
+    def _gram_cached(self, ws):
+        """The Gram form of the working set from a cache of Gram entries (successive working sets
+        overlap: each entry is computed once), the columns centred implicitly."""
         df = self.datafit
         X = df.design.X
         if not hasattr(self, "_sfeat"):
@@ -429,7 +435,7 @@ def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_oute
         support = norms > 0
         score = penalty.subdiff_distance(W, -G)
         score[support] = np.inf
-        ws_size = min(p, max(p0, 2 * int(support.sum()), ws_size))
+        ws_size = min(p, max(p0, int(_GROW * support.sum()), ws_size))
         ws = np.sort(np.argpartition(-score, ws_size - 1)[:ws_size])
         ls = full.restrict(ws)
         # the restricted problem to a fraction of the gap; to the end when it is the full problem

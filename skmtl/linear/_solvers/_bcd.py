@@ -435,7 +435,10 @@ def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_oute
         support = norms > 0
         score = penalty.subdiff_distance(W, -G)
         score[support] = np.inf
-        ws_size = min(p, max(p0, int(_GROW * support.sum()), ws_size))
+        n_supp = int(support.sum())
+        # double the set while the support fills it, else hold _GROW times the support
+        grow = 2 * ws_size if n_supp >= 0.9 * ws_size else int(_GROW * n_supp)
+        ws_size = min(p, max(p0, grow, ws_size))
         ws = np.sort(np.argpartition(-score, ws_size - 1)[:ws_size])
         ls = full.restrict(ws)
         # the restricted problem to a fraction of the gap; to the end when it is the full problem

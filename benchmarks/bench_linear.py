@@ -187,7 +187,7 @@ print(json.dumps({"sklearn": t_sklearn, "import": t_import,
 
 _COMPILE = r"""
 import json, time
-from skmtl.linear._solvers import _bcd, _compiled
+from skmtl.linear._solvers import _bcd, _cd_l1, _compiled
 t = time.perf_counter()
 import numba
 out = {"import numba": time.perf_counter() - t}

@@ -212,3 +212,24 @@ def test_l1_coordinate_descent_kernels_match_lasso(n, p, T):
             break
     np.testing.assert_allclose(G, Q[np.ix_(ws, ws)] @ Wg - (A.T @ B)[ws], atol=1e-10)
     np.testing.assert_allclose(Wg, W[ws], atol=1e-6 * np.abs(W).max())
+
+
+@pytest.mark.parametrize("layout", ["wide", "single", "long"])
+def test_path_predictions_equal_predict_of_each_solution(layout):
+    from skmtl.linear._path import path_predictions, set_solution
+
+    X, Y = make_data(60, 12, 3, seed=4)
+    template = SparseRegressor(tol=1e-8, max_iter=MAX_ITER)
+    if layout == "single":
+        Y = Y[:, 0]
+    elif layout == "long":
+        task = np.repeat(np.arange(3), 20)
+        X = np.column_stack([X, task])
+        Y = Y[np.arange(60), task]
+        template.set_params(task_column=12)
+    alphas = 0.1 * np.geomspace(1.0, 0.01, 4) * np.abs(X[:, :12].T @ (Y - Y.mean(0))).max() / 60
+    _, coefs, intercepts, _, _, meta = least_squares_path(template, X, Y, alphas)
+    preds = path_predictions(template, coefs, intercepts, meta, X[:25])
+    for k in range(len(alphas)):
+        est = set_solution(SparseRegressor(**template.get_params()), coefs[k], intercepts[k], meta)
+        np.testing.assert_allclose(preds[k], est.predict(X[:25]), rtol=1e-12, atol=1e-12)

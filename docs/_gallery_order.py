@@ -11,6 +11,10 @@ ORDER = [
     "plot_sparse_vs_multitasklasso.py",
     "plot_low_rank_spectrum.py",
     "plot_regularization_path.py",
+    "plot_task_clusters.py",
+    "plot_task_correlation.py",
+    "plot_dirty_support.py",
+    "plot_outlier_tasks.py",
     "school_comparison.py",
     # networks
     "plot_penguins_task_weights.py",

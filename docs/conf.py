@@ -43,6 +43,21 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 
+
+def _offline_mathjax() -> bool:
+    try:
+        importlib.import_module("sphinx-mathjax-offline")
+    except ImportError:
+        return False
+    return True
+
+
+# MathJax ships with the pages (sphinx-mathjax-offline, in the docs extra, copies MathJax 3 to
+# _static/mathjax): the maths renders without internet. Without the package, MathJax comes from
+# a CDN.
+if _offline_mathjax():
+    extensions.append("sphinx-mathjax-offline")
+
 templates_path = ["_templates"]
 # _api_*.rst are parts of api.rst (included), not pages of their own
 exclude_patterns = ["_build", "gen_modules/backreferences", "**.ipynb_checkpoints", "_api_*.rst"]
@@ -58,11 +73,10 @@ numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
 
-# MathJax comes from a CDN; SKMTL_DOCS_MATHJAX points at a local copy for offline builds, e.g.
+# SKMTL_DOCS_MATHJAX points at another MathJax copy (applied in setup(), after the offline
+# extension has set its own), e.g.
 # file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML (Debian's
 # libjs-mathjax, MathJax 2)
-if os.environ.get("SKMTL_DOCS_MATHJAX"):
-    mathjax_path = os.environ["SKMTL_DOCS_MATHJAX"]
 
 # -- sphinx-gallery -----------------------------------------------------------------------------
 sphinx_gallery_conf = {
@@ -204,7 +218,13 @@ def _math_in_summaries(app, pagename, templatename, context, doctree):
         context["has_maths_elements"] = True
 
 
+def _mathjax_override(app, config):
+    if os.environ.get("SKMTL_DOCS_MATHJAX"):
+        config.mathjax_path = os.environ["SKMTL_DOCS_MATHJAX"]
+
+
 def setup(app):
+    app.connect("config-inited", _mathjax_override)
     app.add_directive("skmtl-help", _CommandHelp)
     app.connect("html-page-context", _math_in_summaries, priority=400)  # before MathJax's hook
     app.connect("source-read", _on_source_read)

@@ -11,14 +11,24 @@ Two halves:
 from __future__ import annotations
 
 from .linear import (
+    ClusteredClassifier,
+    ClusteredRegressor,
+    DirtyClassifier,
+    DirtyRegressor,
+    GraphRegularizedClassifier,
+    GraphRegularizedRegressor,
     LowRankClassifier,
     LowRankRegressor,
     LowRankRegressorCV,
     MeanRegularizedClassifier,
     MeanRegularizedRegressor,
+    RobustLowRankClassifier,
+    RobustLowRankRegressor,
     SparseClassifier,
     SparseRegressor,
     SparseRegressorCV,
+    TaskRelationClassifier,
+    TaskRelationRegressor,
 )
 
 __version__ = "0.1.0.dev0"
@@ -26,15 +36,25 @@ __version__ = "0.1.0.dev0"
 _LAZY = {"MultiTaskEstimator": "skmtl.neural"}
 
 __all__ = [
+    "ClusteredClassifier",
+    "ClusteredRegressor",
+    "DirtyClassifier",
+    "DirtyRegressor",
+    "GraphRegularizedClassifier",
+    "GraphRegularizedRegressor",
     "LowRankClassifier",
     "LowRankRegressor",
     "LowRankRegressorCV",
     "MeanRegularizedClassifier",
     "MeanRegularizedRegressor",
     "MultiTaskEstimator",
+    "RobustLowRankClassifier",
+    "RobustLowRankRegressor",
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",
+    "TaskRelationClassifier",
+    "TaskRelationRegressor",
 ]
 
 

@@ -1,6 +1,6 @@
-"""``python -m skmtl compare ...``: the command line of :mod:`skmtl._cli`."""
+"""``python -m skmtl compare ...``: the command line of :mod:`skmtl.compare._cli`."""
 
-from ._cli import main
+from .compare._cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -2,8 +2,9 @@
 
 :func:`pickle.load` runs whatever code a file asks for: never unpickle a model you did not make.
 skops' format stores the object tree as data and refuses, at load time, any type that is not in an
-allow-list. :func:`load` allows skmtl's own classes and skops' default trusted types (numpy,
-scipy, scikit-learn) and nothing else unless you name it.
+allow-list. :func:`load` allows skmtl's own classes, skops' default trusted types (numpy,
+scipy, scikit-learn) and ``numpy.dtype`` (kept by a fitted ``SimpleImputer``), and nothing else
+unless you name it.
 
 Requires the optional dependency ``skops`` (``pip install "skmtl[persist]"``).
 """
@@ -15,6 +16,11 @@ import inspect
 import pkgutil
 
 __all__ = ["UntrustedTypesError", "load", "save", "trusted_types"]
+
+# Types outside skmtl that skops does not trust by default but that :func:`load` allows: a fitted
+# SimpleImputer keeps the dtype of its input (``_fit_dtype``), which skops rebuilds by calling
+# ``numpy.dtype`` on a dtype string, a constructor that runs no user code.
+EXTRA_TRUSTED = ("numpy.dtype",)
 
 
 class UntrustedTypesError(ValueError):
@@ -110,7 +116,7 @@ def load(file, *, trusted=None):
     else:
         data = None
         untrusted = sio.get_untrusted_types(file=file)
-    allowed = set(trusted_types()) | set(trusted or [])
+    allowed = set(trusted_types()) | set(EXTRA_TRUSTED) | set(trusted or [])
     refused = [t for t in untrusted if t not in allowed]
     if refused:
         raise UntrustedTypesError(refused)

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from skmtl._cli import main
+from skmtl.compare._cli import main
 from skmtl.datasets import make_multitask_regression
 
 FAST = ["--quick", "--repeats", "2", "--cv", "2", "--n-jobs", "1", "--quiet"]
@@ -176,8 +176,8 @@ def test_wide_layout_json_and_plot(wide_csv, tmp_path, capsys):
         "b": "regression",
         "c": "classification",
     }
-    # the one-hot colour and four numeric columns
-    assert doc["data"]["n_features"] == 6
+    # four numeric columns and the categorical colour (one-hot encoded by the pipelines)
+    assert doc["data"]["n_features"] == 5
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

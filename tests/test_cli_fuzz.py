@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skmtl._cli import main
+from skmtl.compare._cli import main
 
 # examples; SKMTL_FUZZ_EXAMPLES=2000 for a long local run (a third of it here: each runs compare)
 N_EXAMPLES = max(int(os.environ.get("SKMTL_FUZZ_EXAMPLES", "60")) // 3, 5)

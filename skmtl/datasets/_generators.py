@@ -2,7 +2,8 @@
 
 - :func:`make_multitask_regression` and :func:`make_multitask_classification`: linear tasks whose
   true coefficient matrix has the structure the multi-task models assume (a shared sparse
-  support, a low rank, clusters of tasks), with noise and missing labels; the truth is returned.
+  support, a low rank, clusters of tasks, negatively related tasks, outlier tasks), with noise
+  and missing labels; the truth is returned.
 - :func:`make_mmoe_synthetic`: the two non-linear regression tasks of Ma et al. (2018) whose
   relatedness is set by the cosine of their weight vectors.
 """
@@ -31,8 +32,26 @@ def _check_fraction(name, value, high=1.0):
     return float(value)
 
 
-def _coefficients(n_tasks, n_features, n_informative, rank, n_clusters, cluster_std, rng):
-    """Coefficient matrix (n_tasks, n_features): support, then rank and clusters inside it."""
+def _coefficients(n_tasks, n_features, n_informative, rank, n_clusters, cluster_std, rng,
+                  negative_fraction=0.0, n_outlier_tasks=0):
+    """Coefficient matrix (n_tasks, n_features): support, then rank and clusters inside it, for
+    the regular tasks; then the negated tasks and the outlier tasks (the last ones)."""
+    n_out = _check_int("n_outlier_tasks", n_outlier_tasks, 0, n_tasks - 1)
+    negative_fraction = _check_fraction("negative_fraction", negative_fraction, high=1.0 + 1e-12)
+    n_regular = n_tasks - n_out
+    coef = _regular_coefficients(
+        n_regular, n_features, n_informative, rank, n_clusters, cluster_std, rng
+    )
+    n_neg = int(round(negative_fraction * n_regular))
+    if n_neg:
+        coef[n_regular - n_neg :] *= -1.0
+    if n_out:
+        coef = np.vstack([coef, rng.standard_normal((n_out, n_features))])
+    return coef
+
+
+def _regular_coefficients(n_tasks, n_features, n_informative, rank, n_clusters, cluster_std,
+                          rng):
     k = (
         n_features
         if n_informative is None
@@ -91,6 +110,8 @@ def make_multitask_regression(
     rank: int | None = None,
     n_clusters: int | None = None,
     cluster_std: float = 0.1,
+    negative_fraction: float = 0.0,
+    n_outlier_tasks: int = 0,
     noise: float = 0.1,
     missing_fraction: float = 0.0,
     random_state=None,
@@ -107,9 +128,17 @@ def make_multitask_regression(
        rows, :math:`k = |S|`): rank :math:`W \le` ``rank`` (the trace-norm structure);
     3. the task loadings :math:`A` (T x ``rank``) are standard normal or, with ``n_clusters``,
        a cluster centre (standard normal) plus ``cluster_std`` times standard normal noise.
-       Task :math:`t` belongs to cluster ``t * n_clusters // n_tasks`` (contiguous blocks); the
+       Task :math:`t` belongs to cluster ``t * n_clusters // n_regular`` (contiguous blocks); the
        tasks of a cluster are close to their mean (the mean-regularised structure, per cluster).
-       With ``cluster_std=0`` they are equal, and rank :math:`W \le` ``n_clusters``.
+       With ``cluster_std=0`` they are equal, and rank :math:`W \le` ``n_clusters``;
+    4. negatively related tasks: the last ``round(negative_fraction * n_regular)`` of the
+       regular tasks have their coefficients negated (:math:`w_t \to -w_t`), so that their
+       coefficient vectors point away from the others' (correlation about -1 with their own
+       cluster, which becomes two mirrored clusters);
+    5. outlier tasks: the last ``n_outlier_tasks`` tasks follow none of the above: their
+       coefficients are independent standard normal on all features (outside the support,
+       the rank and the clusters). Steps 1-4 apply to the ``n_regular = n_tasks -
+       n_outlier_tasks`` first tasks.
 
     Parameters
     ----------
@@ -123,6 +152,11 @@ def make_multitask_regression(
         Number of clusters of tasks; None: no clusters.
     cluster_std : float, default=0.1
         Spread of the tasks around their cluster centre (the centres have unit spread).
+    negative_fraction : float, default=0.0
+        Fraction (in [0, 1]) of the regular tasks whose coefficients are negated: the last ones.
+    n_outlier_tasks : int, default=0
+        Number of outlier tasks (the last ones, at most ``n_tasks - 1``), with independent
+        coefficients.
     noise : float, default=0.1
         Standard deviation of the Gaussian noise.
     missing_fraction : float, default=0.0
@@ -150,6 +184,17 @@ def make_multitask_regression(
     (3, 2)
     >>> float(np.isnan(Y).mean())
     0.1
+
+    Two mirrored groups of tasks and one outlier task:
+
+    >>> X, Y, coef = make_multitask_regression(
+    ...     50, 10, 5, n_clusters=1, cluster_std=0.0, negative_fraction=0.5, n_outlier_tasks=1,
+    ...     random_state=0)
+    >>> np.round(np.corrcoef(coef[:4]), 2)
+    array([[ 1.,  1., -1., -1.],
+           [ 1.,  1., -1., -1.],
+           [-1., -1.,  1.,  1.],
+           [-1., -1.,  1.,  1.]])
     """
     rng = check_random_state(random_state)
     n = _check_int("n_samples", n_samples, 2)
@@ -158,7 +203,10 @@ def make_multitask_regression(
     missing_fraction = _check_fraction("missing_fraction", missing_fraction)
     if not isinstance(noise, numbers.Real) or noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}.")
-    coef = _coefficients(T, p, n_informative, rank, n_clusters, cluster_std, rng)
+    coef = _coefficients(
+        T, p, n_informative, rank, n_clusters, cluster_std, rng, negative_fraction,
+        n_outlier_tasks,
+    )
     X = rng.standard_normal((n, p))
     Y = X @ coef.T + noise * rng.standard_normal((n, T))
     return X, _hide(Y, missing_fraction, rng), coef
@@ -173,6 +221,8 @@ def make_multitask_classification(
     rank: int | None = None,
     n_clusters: int | None = None,
     cluster_std: float = 0.1,
+    negative_fraction: float = 0.0,
+    n_outlier_tasks: int = 0,
     scale: float = 3.0,
     flip_y: float = 0.0,
     missing_fraction: float = 0.0,
@@ -190,7 +240,7 @@ def make_multitask_classification(
     ----------
     n_samples, n_features, n_tasks : int
         Sizes.
-    n_informative, rank, n_clusters, cluster_std
+    n_informative, rank, n_clusters, cluster_std, negative_fraction, n_outlier_tasks
         The structure of the coefficients, as in :func:`make_multitask_regression`.
     scale : float, default=3.0
         Standard deviation of each task's logit (the norm of its coefficient vector).
@@ -228,7 +278,10 @@ def make_multitask_classification(
     flip_y = _check_fraction("flip_y", flip_y, high=1.0 + 1e-12)
     if not isinstance(scale, numbers.Real) or scale <= 0:
         raise ValueError(f"scale must be > 0, got {scale!r}.")
-    coef = _coefficients(T, p, n_informative, rank, n_clusters, cluster_std, rng)
+    coef = _coefficients(
+        T, p, n_informative, rank, n_clusters, cluster_std, rng, negative_fraction,
+        n_outlier_tasks,
+    )
     norms = np.linalg.norm(coef, axis=1, keepdims=True)
     coef = scale * coef / np.where(norms > 0, norms, 1.0)  # x ~ N(0, I): sd of x'w is ||w||
     X = rng.standard_normal((n, p))

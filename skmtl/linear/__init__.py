@@ -7,11 +7,23 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
   their mean (Evgeniou & Pontil 2004);
 - :class:`LowRankRegressor`, :class:`LowRankClassifier`: trace-norm penalty (shared subspace);
 - :class:`SparseRegressor`, :class:`SparseClassifier`: L2,1 penalty (joint feature selection);
+- :class:`ClusteredRegressor`, :class:`ClusteredClassifier`: learned clusters of tasks (convex
+  clustered MTL);
+- :class:`TaskRelationRegressor`, :class:`TaskRelationClassifier`: learned task covariance,
+  negative relations included (multi-task relationship learning);
+- :class:`GraphRegularizedRegressor`, :class:`GraphRegularizedClassifier`: a task graph you
+  give (MALSAR's SRMTL);
+- :class:`DirtyRegressor`, :class:`DirtyClassifier`: shared features plus task-specific
+  exceptions (Jalali et al. 2010);
+- :class:`RobustLowRankRegressor`, :class:`RobustLowRankClassifier`: a shared low-rank
+  structure plus outlier tasks (Chen, Zhou & Ye 2011);
 - :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`: ``alpha`` by cross-validation along a
   warm-started regularisation path.
 """
 
+from ._clustered import ClusteredClassifier, ClusteredRegressor
 from ._cv import LowRankRegressorCV, SparseRegressorCV
+from ._dirty import DirtyClassifier, DirtyRegressor
 from ._estimators import (
     LowRankClassifier,
     LowRankRegressor,
@@ -20,14 +32,27 @@ from ._estimators import (
     SparseClassifier,
     SparseRegressor,
 )
+from ._graph import GraphRegularizedClassifier, GraphRegularizedRegressor
+from ._robust import RobustLowRankClassifier, RobustLowRankRegressor
+from ._task_relation import TaskRelationClassifier, TaskRelationRegressor
 
 __all__ = [
+    "ClusteredClassifier",
+    "ClusteredRegressor",
+    "DirtyClassifier",
+    "DirtyRegressor",
+    "GraphRegularizedClassifier",
+    "GraphRegularizedRegressor",
     "LowRankClassifier",
     "LowRankRegressor",
     "LowRankRegressorCV",
     "MeanRegularizedClassifier",
     "MeanRegularizedRegressor",
+    "RobustLowRankClassifier",
+    "RobustLowRankRegressor",
     "SparseClassifier",
     "SparseRegressor",
     "SparseRegressorCV",
+    "TaskRelationClassifier",
+    "TaskRelationRegressor",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import expit, softmax
@@ -13,6 +14,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:  # annotations only; typing_extensions' Self also covers Python 3.10
+    from numpy.typing import ArrayLike, NDArray
+    from typing_extensions import Self
 
 from . import _validation as V
 from ._datafits import _GRAM_MAX_ENTRIES, Logistic, Quadratic
@@ -31,11 +36,25 @@ def _use_gram(datafit):
     return gram_cost < data_cost
 
 
+DEFAULT_ALPHA_RATIO = 0.01
+"""``alpha=None`` means ``alpha_ = DEFAULT_ALPHA_RATIO * alpha_max`` for the norm penalties."""
+
+
+def _gradient_at_zero(datafit):
+    """Gradient of the data fit in ``W`` at ``W = 0`` (intercepts at zero: with centred
+    designs the gradient in ``W`` does not depend on them)."""
+    if hasattr(datafit, "grad_at_zero"):
+        return datafit.grad_at_zero()
+    p, M = datafit.design.n_features, datafit.design.n_outputs
+    W, b = np.zeros((p, M)), np.zeros(M)
+    return datafit.gradient(W, b, datafit.linear(W, b))[1]
+
+
 class _MultiTaskLinear(BaseEstimator):
     """Base class; subclasses set ``_penalty`` and the ``__init__`` parameters."""
 
     _parameter_constraints: dict = {
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left"), None],
         "fit_intercept": ["boolean"],
         "task_column": [None, numbers.Integral, str],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
@@ -122,7 +141,7 @@ class _MultiTaskLinear(BaseEstimator):
         return design, target_arr, meta
 
     # -- fit -------------------------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Fit the model.
 
         Parameters
@@ -147,6 +166,7 @@ class _MultiTaskLinear(BaseEstimator):
         else:
             quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
             datafit = quad.to_gram() if _use_gram(quad) else quad
+        alpha, penalty = self._resolve_alpha(datafit, penalty, design)
         W0, b0 = self._initial(design, meta)
         if self._is_classifier:
             b0 = datafit.to_centered(W0, b0)
@@ -161,7 +181,30 @@ class _MultiTaskLinear(BaseEstimator):
             )
         b = datafit.intercept(W, b) if self._is_classifier else quad.intercept(W)
         self._set_fitted(W, b, meta, n_iter, crit, rule_name)
+        self.alpha_ = alpha
         return self
+
+    def _resolve_alpha(self, datafit, penalty, design):
+        """``(alpha_, penalty at alpha_)``: ``alpha`` itself when given, else the default rule
+        (:meth:`_default_alpha`); the constructor parameter is left as it is."""
+        if getattr(self, "alpha", None) is not None:
+            return float(penalty.alpha), penalty
+        alpha = float(self._default_alpha(datafit, penalty, design))
+        return alpha, penalty.with_alpha(alpha)
+
+    def _default_alpha(self, datafit, penalty, design):
+        """The rule for ``alpha=None``. A norm penalty (``"duality_gap"``: it has ``alpha_max``,
+        the smallest ``alpha`` giving ``W = 0``) gets ``DEFAULT_ALPHA_RATIO * alpha_max``, as
+        glmnet's path is relative to ``lambda_max``; any other penalty ``1 / n``, with ``n`` the
+        mean number of labelled samples per task: on the per-task mean loss that is
+        scikit-learn's ``Ridge(alpha=1)`` and ``LogisticRegression(C=1)`` for each task. A
+        family with another scale overrides this method."""
+        if has_capability(penalty, DUALITY_GAP):
+            alpha_max = penalty.alpha_max(_gradient_at_zero(datafit))
+            # alpha_max = 0 (e.g. constant targets): W = 0 for every alpha; as the path does
+            return DEFAULT_ALPHA_RATIO * alpha_max if alpha_max > 0 else np.finfo(float).resolution
+        counts = np.asarray(design.task_counts, dtype=float)
+        return 1.0 / max(float(counts.mean()), 1.0)
 
     def _initial(self, design, meta):
         p, M = design.n_features, design.n_outputs
@@ -211,6 +254,13 @@ class _MultiTaskLinear(BaseEstimator):
             W, b, n_iter, crit, ok = fista(
                 datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter
             )
+        if n_iter == 0:
+            # the starting point was certified before any step (e.g. W = 0 above alpha_max, or a
+            # warm start): take one proximal-gradient step, so that n_iter_ counts a real
+            # iteration as scikit-learn's solvers do; keep whichever point is better certified
+            W1, b1, n_iter, crit1, ok1 = fista(datafit, penalty, W, b, rule=rule, max_iter=1)
+            if ok1 and crit1 < crit:
+                W, b, crit, ok = W1, b1, crit1, ok1
         return W, b, n_iter, crit, ok, rule_name
 
     def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
@@ -278,7 +328,7 @@ class _MultiTaskLinear(BaseEstimator):
 
 
 class _RegressorBase(RegressorMixin, _MultiTaskLinear):
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray:
         """Predict with the fitted model.
 
         Parameters
@@ -297,7 +347,9 @@ class _RegressorBase(RegressorMixin, _MultiTaskLinear):
             return Z[:, 0].astype(np.result_type(self.coef_.dtype), copy=False)
         return Z.astype(self.coef_.dtype, copy=False)
 
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean over tasks of the coefficient of determination R^2 on the labelled samples.
 
         For one task, or the long layout, this is :func:`sklearn.metrics.r2_score` of
@@ -341,7 +393,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
     def _out_slices(self):
         return V._slices(self._widths_)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> NDArray:
         """Raw scores: for one binary task (n_samples,), for one multiclass task
         (n_samples, n_classes); with several tasks one column per output, (n_samples, n_outputs);
         in the long layout the scores of each row's own task, padded with NaN."""
@@ -355,7 +407,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
             return Z[:, 0] if Z.shape[1] == 1 else Z
         return Z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray | list[NDArray]:
         """Class probabilities.
 
         Returns
@@ -388,7 +440,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
             out[np.ix_(np.flatnonzero(rows), cols)] = p
         return out
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> NDArray | list[NDArray]:
         """Logarithm of :meth:`predict_proba` (same shapes)."""
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
@@ -396,7 +448,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
                 return [np.log(p) for p in proba]
             return np.log(proba)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray:
         """Predict class labels.
 
         Returns
@@ -419,7 +471,9 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         )
         return np.column_stack([p.astype(dtype) for p in preds])
 
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean over tasks of the accuracy on the labelled samples (the accuracy itself for one
         task or the long layout)."""
         from sklearn.metrics import accuracy_score

@@ -49,10 +49,10 @@ _ACTIVE: contextvars.ContextVar[_Options | None] = contextvars.ContextVar(
 )
 
 
-def net_class() -> type[MultiTaskNet]:
-    """The net class that :func:`~skmtl.neural._build.build_net` builds: distributed inside
-    :func:`fit_distributed`, the plain :class:`~skmtl.neural.MultiTaskNet` otherwise."""
-    return DistributedMultiTaskNet if _ACTIVE.get() is not None else MultiTaskNet
+def net_class() -> type[MultiTaskNet] | None:
+    """The distributed net class inside :func:`fit_distributed`, None otherwise (the caller,
+    :func:`~skmtl.neural._build.net_class`, then asks :mod:`._asynchronous`)."""
+    return DistributedMultiTaskNet if _ACTIVE.get() is not None else None
 
 
 class ShardedBatchSlicer:

@@ -99,13 +99,24 @@ class MaskedTaskLoss(nn.Module):
         target: torch.Tensor,
         mask: torch.Tensor | None = None,
         complete: bool | None = None,
+        weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Mean loss over the labelled samples (0 when there is none).
+        r"""Mean loss over the labelled samples (0 when there is none).
 
         ``target`` holds class codes (as floats) or values, NaN where the label is missing;
         ``mask`` (True where labelled) and ``complete`` (no label missing) may be given when
         already known, which saves work (and a device sync when ``complete`` is known).
+        ``weight`` (non-negative, one per sample) makes it the weighted mean
+        :math:`\sum_i s_i \ell_i / \sum_i s_i` over the labelled samples: a zero weight is a
+        sample left out, an integer weight a repeated sample.
         """
+        if weight is not None:
+            if self.custom is not None:
+                raise ValueError(
+                    "sample_weight needs a built-in task loss (a name of LOSSES): a custom "
+                    "loss returns a mean and cannot weight its samples."
+                )
+            complete = False
         if not self.classification and output.dim() == 2 and output.shape[1] == 1:
             output = output[:, 0]
         if mask is None:
@@ -124,8 +135,13 @@ class MaskedTaskLoss(nn.Module):
         filled = torch.where(mask, target, torch.zeros_like(target))
         filled = filled.long() if self.classification else filled.to(output.dtype)
         weights = mask.to(output.dtype)
+        if weight is not None:
+            weights = weights * weight.to(output.dtype)
         per_sample = self.elementwise(output, filled)
-        return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
+        denominator = weights.sum()
+        if weight is not None:  # weights below 1 in total: no clamp at 1, only away from 0
+            return (per_sample * weights).sum() / denominator.clamp(min=1e-12)
+        return (per_sample * weights).sum() / denominator.clamp(min=1.0)
 
 
 class MultiTaskLoss(nn.Module):
@@ -162,8 +178,10 @@ class MultiTaskLoss(nn.Module):
         y_true: torch.Tensor,
         mask: torch.Tensor | None = None,
         complete: list | None = None,
+        weight: torch.Tensor | None = None,
     ) -> dict:
-        """Per-task losses; ``mask`` (n, T) and ``complete`` (T bools) as in MaskedTaskLoss."""
+        """Per-task losses; ``mask`` (n, T), ``complete`` (T bools) and ``weight`` (n,) as in
+        MaskedTaskLoss."""
         if mask is None:
             mask = ~torch.isnan(y_true)
         if complete is None:
@@ -175,7 +193,7 @@ class MultiTaskLoss(nn.Module):
                     f"The module's output has no entry for task {task!r} (it returned "
                     f"{list(y_pred)}); forward must return a dict with one entry per task."
                 )
-            losses[task] = criterion(y_pred[task], y_true[:, j], mask[:, j], complete[j])
+            losses[task] = criterion(y_pred[task], y_true[:, j], mask[:, j], complete[j], weight)
         return losses
 
 

@@ -14,8 +14,9 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 
 from ._data import BatchSlicer, TensorPairDataset, as_tensor_pair
+from ._errors import TrainingDivergedError
 from ._out_of_core import LazyRows
-from ._state import EpochSnapshot
+from ._snapshot import EpochSnapshot
 from .weighting._trainer import TaskBalancer, gradient_train_step
 
 __all__ = ["MultiTaskNet", "TrainingDivergedError"]
@@ -23,15 +24,6 @@ __all__ = ["MultiTaskNet", "TrainingDivergedError"]
 # Iterator parameters that the slicing path understands; any other one (num_workers,
 # collate_fn, ...) sends the data through skorch's DataLoader path instead.
 _SLICER_KWARGS = {"batch_size", "shuffle", "drop_last"}
-
-
-class TrainingDivergedError(FloatingPointError, ValueError):
-    """Raised when a training loss becomes NaN or infinite.
-
-    :class:`~skmtl.neural.MultiTaskEstimator` catches it and keeps the last epoch with finite
-    losses (with a warning); it raises it, and is left unfitted, when no epoch was finite. A
-    ``ValueError`` too: the cause is the data's scale or a parameter (lr, task weights).
-    """
 
 
 class MultiTaskNet(NeuralNet):
@@ -55,7 +47,7 @@ class MultiTaskNet(NeuralNet):
 
     # -- components -------------------------------------------------------------------------
     def get_default_callbacks(self):
-        # The last finite epoch, for divergence and KeyboardInterrupt (skmtl.neural._state).
+        # The last finite epoch, for divergence and KeyboardInterrupt (skmtl.neural._snapshot).
         return [*super().get_default_callbacks(), ("snapshot", EpochSnapshot())]
 
     def initialize_criterion(self):
@@ -94,18 +86,43 @@ class MultiTaskNet(NeuralNet):
         are added to the epoch's per-task means."""
         # The mask is computed where y_true lives (the CPU for the slicing path), so that the
         # per-task "no label missing" flags cost no device sync.
+        weight = None
+        if y_true.shape[1] == len(self.criterion_.tasks) + 1:  # sample weights, last column
+            y_true, weight = y_true[:, :-1], y_true[:, -1]
         mask = ~torch.isnan(y_true)
         counts = mask.sum(dim=0)
-        complete = (counts == len(y_true)).tolist()
+        if weight is None:
+            complete = (counts == len(y_true)).tolist()
+        else:  # the weighted labelled count of each task; the elementwise path
+            complete = [False] * len(counts)
+            counts = (mask * weight.unsqueeze(1)).sum(dim=0)
+            weight = weight.to(self.device, non_blocking=True)
         y_true = y_true.to(self.device, non_blocking=True)
         mask = mask.to(self.device, non_blocking=True)
-        losses = self.criterion_(y_pred, y_true, mask=mask, complete=complete)
+        losses = self.criterion_(y_pred, y_true, mask=mask, complete=complete, weight=weight)
         acc = self._epoch_acc
         if acc is not None:
             loss_vec = torch.stack([loss.detach() for loss in losses.values()])
             acc[0].add_(loss_vec * counts.to(loss_vec.device, loss_vec.dtype))
             acc[1].add_(counts.to(acc[1].device))
         return losses, counts
+
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        # The strategy's post-step hook (FAMO): a no-op unless the strategy asks for it.
+        self.weighting_.after_step(self, batch, **fit_params)
+        return step
+
+    def new_epoch_accumulator(self, n_tasks: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-task (loss sums, label counts) of an epoch, filled by :meth:`get_task_losses`."""
+        return (
+            torch.zeros(n_tasks, device=self.device),
+            torch.zeros(n_tasks, dtype=torch.float64),
+        )
+
+    def history_tasks(self) -> list:
+        """The tasks whose losses each epoch records as ``<prefix>_loss_<task>``."""
+        return self.criterion_.tasks
 
     def train_step_single(self, batch, **fit_params):
         if not self.weighting_.custom_step:
@@ -126,11 +143,8 @@ class MultiTaskNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
-        tasks = self.criterion_.tasks
-        self._epoch_acc = (
-            torch.zeros(len(tasks), device=self.device),
-            torch.zeros(len(tasks), dtype=torch.long),
-        )
+        tasks = self.history_tasks()
+        self._epoch_acc = self.new_epoch_accumulator(len(tasks))
         if training:
             self.weighting_.begin_epoch(self.history)
         try:

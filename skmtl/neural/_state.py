@@ -1,196 +1,25 @@
-"""Training state of MultiTaskEstimator: epoch snapshots, training faults, persistence.
+"""Persistence of MultiTaskEstimator: the fitted network as numpy arrays, rebuilt on load.
 
-* :class:`EpochSnapshot`, one of the net's default callbacks, copies the module's, the
-  optimiser's and the weighting strategy's ``state_dict`` at the end of every epoch whose losses
-  and parameters are finite (a few copies of the parameters: cheap for tabular networks). A fit
-  interrupted by ``KeyboardInterrupt`` in the middle of an epoch goes back to the last completed
-  epoch (:class:`TrainingInterruptedWarning`); a fit whose loss becomes NaN or infinite goes back
-  to the last finite epoch (:func:`recover_from_divergence`, :class:`TrainingDivergedWarning`).
-* :func:`training_rng`: a continued fit (``partial_fit``, ``warm_start``) resumes torch's random
-  stream (shuffling, dropout) where the previous fit left it, so that 5 + 5 epochs equal 10.
-* :func:`get_state` / :func:`set_state` back the estimator's ``__getstate__`` / ``__setstate__``:
-  the fitted network is kept as numpy arrays (``state_dict`` of the module, the optimiser and the
-  strategy, the history and the RNG state) and rebuilt from the estimator's parameters on load,
-  so that :mod:`skops.io` can audit every type (no pickled blob) and plain pickle keeps working.
+:func:`get_state` / :func:`set_state` back the estimator's ``__getstate__`` / ``__setstate__``:
+the fitted network is kept as numpy arrays (``state_dict`` of the module, the optimisers and the
+strategy, the history and the RNG state) and rebuilt from the estimator's parameters on load
+(:func:`rebuild_net`), so that :mod:`skops.io` can audit every type (no pickled blob) and plain
+pickle keeps working.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import importlib
-import warnings
-from collections.abc import Iterator
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 
-from ._config import seeded
+from ._build import build_net, make_train_split
+from ._config import task_seed
+from ._snapshot import _finite, load_net_state
+from ._snapshot import net_state as snapshot_state
 
-__all__ = [
-    "EpochSnapshot",
-    "TrainingDivergedWarning",
-    "TrainingInterruptedWarning",
-    "get_state",
-    "rebuild_net",
-    "recover_from_divergence",
-    "set_state",
-    "training_rng",
-]
-
-
-class TrainingDivergedWarning(UserWarning):
-    """Training stopped because a loss became NaN or infinite; the last finite epoch was kept."""
-
-
-class TrainingInterruptedWarning(UserWarning):
-    """Training was interrupted (``KeyboardInterrupt``); the last completed epoch was kept."""
-
-
-# -- epoch snapshots ----------------------------------------------------------------------------
-def _finite(tensors) -> bool:
-    return all(
-        bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point() or t.is_complex()
-    )
-
-
-def _clone_tree(obj):
-    """A detached copy of a (nested) state dict's tensors; other values are copied."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, dict):
-        return type(obj)((k, _clone_tree(v)) for k, v in obj.items())
-    if isinstance(obj, list | tuple):
-        return type(obj)(_clone_tree(v) for v in obj)
-    return copy.deepcopy(obj)
-
-
-def _net_state(net) -> dict:
-    state = {"module": _clone_tree(net.module_.state_dict())}
-    if getattr(net, "optimizer_", None) is not None:
-        state["optimizer"] = _clone_tree(net.optimizer_.state_dict())
-    if getattr(net, "weighting_", None) is not None:
-        state["weighting"] = _clone_tree(net.weighting_.state_dict())
-    return state
-
-
-def _load_net_state(net, state: dict) -> None:
-    net.module_.load_state_dict(state["module"])
-    if "weighting" in state:
-        net.weighting_.load_state_dict(state["weighting"])
-    if "optimizer" in state:
-        try:
-            net.optimizer_.load_state_dict(state["optimizer"])
-        except (ValueError, KeyError):  # the optimiser was rebuilt with other parameter groups
-            net.optimizer_.state.clear()
-
-
-class EpochSnapshot(Callback):
-    """Keep a copy of the last epoch whose losses and parameters are finite.
-
-    Attributes
-    ----------
-    epoch_ : int
-        The number of history rows when the snapshot was taken (0: none yet).
-    state_ : dict or None
-        ``state_dict`` copies of the module, the optimiser and the weighting strategy.
-    """
-
-    def initialize(self):
-        self.epoch_ = 0
-        self.state_ = None
-        return self
-
-    def take(self, net) -> None:
-        self.state_ = _net_state(net)
-        self.epoch_ = len(net.history)
-
-    def on_train_begin(self, net, **kwargs):
-        # A continued fit (partial_fit, warm start, or a network loaded from a file) can fall
-        # back to where it starts if its first epoch diverges.
-        if self.state_ is None and len(net.history) > 0:
-            self.take(net)
-
-    def on_epoch_end(self, net, **kwargs):
-        # The losses of this epoch were finite (run_single_epoch raises otherwise), but the last
-        # optimiser step may still have produced non-finite parameters.
-        params = list(net.module_.parameters()) + list(net.weighting_.parameters())
-        if not _finite(params):
-            from ._net import TrainingDivergedError
-
-            raise TrainingDivergedError(
-                f"Training diverged in epoch {len(net.history)}: the network's parameters are "
-                f"not finite after the epoch's last step. Lower the learning rate "
-                f"(lr={net.lr}), standardise X and the regression targets, or lower the task "
-                "weights."
-            )
-        self.take(net)
-
-    def on_train_end(self, net, **kwargs):
-        # skorch's partial_fit swallows KeyboardInterrupt and calls on_train_end. History rows
-        # after the snapshot belong to epochs that did not complete: go back to the snapshot.
-        n_rows = len(net.history)
-        if n_rows <= self.epoch_ or self.state_ is None:
-            if n_rows > 0 and "train_loss" not in net.history[-1]:
-                warnings.warn(
-                    f"Training was interrupted in epoch {n_rows}, before any epoch completed; "
-                    "the network keeps the parameters of that partial epoch.",
-                    TrainingInterruptedWarning,
-                    stacklevel=2,
-                )
-            return
-        _load_net_state(net, self.state_)
-        del net.history[self.epoch_ :]
-        warnings.warn(
-            f"Training was interrupted (KeyboardInterrupt) in epoch {n_rows}; the network keeps "
-            f"the parameters of epoch {self.epoch_}, the last completed epoch.",
-            TrainingInterruptedWarning,
-            stacklevel=2,
-        )
-
-
-def _snapshot_callback(net) -> EpochSnapshot | None:
-    for _, cb in getattr(net, "callbacks_", []):
-        if isinstance(cb, EpochSnapshot):
-            return cb
-    return None
-
-
-def recover_from_divergence(net, exc: Exception) -> bool:
-    """After a :class:`~skmtl.neural.TrainingDivergedError`, restore the last finite epoch.
-
-    Returns False (nothing restored) when no epoch completed with finite losses.
-    """
-    snap = _snapshot_callback(net)
-    if snap is None or snap.state_ is None or snap.epoch_ == 0:
-        return False
-    _load_net_state(net, snap.state_)
-    del net.history[snap.epoch_ :]
-    warnings.warn(
-        f"{exc} Training stopped; the network keeps the parameters of epoch {snap.epoch_}, "
-        "the last epoch with finite losses.",
-        TrainingDivergedWarning,
-        stacklevel=3,
-    )
-    return True
-
-
-# -- random state ----------------------------------------------------------------------------
-@contextlib.contextmanager
-def training_rng(est, seed: int | None, continuing: bool) -> Iterator[None]:
-    """Seed torch's RNG for a fit; a continued fit resumes the stream of the previous fit.
-
-    The global RNG is restored afterwards (as :func:`~skmtl.neural._config.seeded`). With
-    ``random_state=None`` (``seed`` None) nothing is seeded or recorded.
-    """
-    saved = getattr(est, "_rng_state_", None) if continuing else None
-    with seeded(seed, est.device):
-        if seed is not None and saved is not None:
-            torch.set_rng_state(torch.from_numpy(np.array(saved, dtype=np.uint8)))
-        yield
-        if seed is not None:
-            est._rng_state_ = torch.get_rng_state().numpy().copy()
+__all__ = ["get_state", "rebuild_net", "set_state"]
 
 
 # -- persistence ---------------------------------------------------------------------------------
@@ -304,7 +133,7 @@ def get_state(est, state: dict) -> dict:
             _encode_dtype(container.array_dtype),
         )
     if net is not None:
-        net_state = _to_numpy(_net_state(net))
+        net_state = _to_numpy(snapshot_state(net))
         net_state["history"] = _plain(list(net.history))
         state["_net_state_"] = net_state
     return state
@@ -329,19 +158,21 @@ def rebuild_net(est, net_state: dict) -> None:
     from skorch.history import History
 
     from .._targets import check_task_mapping
-    from ._build import build_net, make_train_split
-    from ._config import task_seed
 
     params = est.get_params(deep=False)
     spec = est._spec_
     losses = check_task_mapping("task_losses", est.task_losses, spec.names)
-    net = build_net(params, spec, est.n_features_in_, est.task_weights_, losses)
-    net.set_params(train_split=make_train_split(est.train_split, task_seed(est.random_state)))
+    long = getattr(est, "_layout_", "wide") == "long"
+    weights = {spec.names[0]: 1.0} if long else est.task_weights_
+    tasks = list(est.tasks_) if long else None
+    net = build_net(params, spec, est.n_features_in_, weights, losses, task_names=tasks)
+    split = make_train_split(est.train_split, task_seed(est.random_state), params, len(est.tasks_))
+    net.set_params(train_split=split)
     with torch.random.fork_rng(devices=[]):  # initialisation draws random weights: discarded
         net.initialize()
     tensors = _to_torch({k: v for k, v in net_state.items() if k != "history"})
     if not _finite(tensors["module"].values()):
         raise ValueError("The saved network's parameters are not finite.")
-    _load_net_state(net, tensors)
+    load_net_state(net, tensors)
     net.history = History(net_state.get("history", []))
     est.net_ = net

@@ -123,3 +123,39 @@ def test_mmoe_same_seed_same_inputs_and_directions_at_every_p():
     X1, _, W1 = make_mmoe_synthetic(50, 10, correlation=1.0, random_state=3)
     np.testing.assert_array_equal(X0, X1)
     np.testing.assert_array_equal(W0[0], W1[0])
+
+
+@pytest.mark.parametrize("make", [make_multitask_regression, make_multitask_classification])
+def test_negative_and_outlier_tasks(make):
+    X, Y, coef = make(
+        60, 8, 7, n_informative=4, n_clusters=2, cluster_std=0.0, negative_fraction=1 / 3,
+        n_outlier_tasks=1, random_state=0,
+    )
+    assert coef.shape == (7, 8)
+    # regular tasks 0..5: clusters 0,0,0,1,1,1; the last round(6/3) = 2 negated
+    C = np.corrcoef(coef[:6])
+    np.testing.assert_allclose(C[0, 1], 1.0)
+    np.testing.assert_allclose(C[3, 4:6], -1.0)
+    np.testing.assert_allclose(C[4, 5], 1.0)
+    # regular tasks share a support of 4 features; the outlier task uses every feature
+    assert np.count_nonzero(np.abs(coef[:6]).sum(axis=0)) == 4
+    assert np.count_nonzero(coef[6]) == 8
+    # without the new options, the data are what they were
+    a = make(30, 5, 4, n_clusters=2, random_state=1)
+    b = make(30, 5, 4, n_clusters=2, negative_fraction=0.0, n_outlier_tasks=0, random_state=1)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_outlier_tasks": 4}, "n_outlier_tasks must be an integer between 0 and 3"),
+        ({"n_outlier_tasks": -1}, "n_outlier_tasks"),
+        ({"negative_fraction": 1.5}, "negative_fraction"),
+        ({"n_outlier_tasks": 2, "n_clusters": 3}, "n_clusters must be an integer between 1 and 2"),
+    ],
+)
+def test_negative_and_outlier_options_validate(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_multitask_regression(20, 3, 4, **kwargs)

@@ -104,8 +104,29 @@ def test_shared_bottom_exposes_its_representation():
     assert [id(p) for p in net.shared_parameters()] == [id(p) for p in net.trunk.parameters()]
     clone = pickle.loads(pickle.dumps(net))  # the graph of the last forward is not pickled
     assert clone.representation_ is None
-    for name in ("mmoe", "ple", "cross_stitch", "dselect_k"):
-        assert not hasattr(make_module(name), "representation_")
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_every_architecture_exposes_its_shared_representation_or_says_why_not(name):
+    """Either ``representation_`` separates the shared parameters from the task-specific ones
+    (the shared parameters' gradient of any loss is the chain rule through it), or the class
+    gives the reason it has none (``no_representation``), which the trainer's error repeats."""
+    net = make_module(name)
+    X = torch.randn(5, 7)
+    out = net(X)
+    z = getattr(net, "representation_", None)
+    if z is None:
+        assert isinstance(type(net).no_representation, str) and type(net).no_representation
+        return
+    assert not getattr(type(net), "no_representation", None)
+    loss = sum((o**2).sum() * (i + 1) for i, o in enumerate(out.values()))
+    shared = list(net.shared_parameters())
+    direct = torch.autograd.grad(loss, shared, retain_graph=True)
+    (gz,) = torch.autograd.grad(loss, z, retain_graph=True)
+    through = torch.autograd.grad(z, shared, grad_outputs=gz, allow_unused=True)
+    for a, b in zip(direct, through, strict=True):
+        torch.testing.assert_close(a, b)
+    assert pickle.loads(pickle.dumps(net)).__dict__.get("representation_") is None
 
 
 def test_cross_stitch_at_identity_is_independent_columns():

@@ -26,6 +26,8 @@ CASES = {
     "fixed": {},
     "uncertainty": {"weighting": "uncertainty"},
     "pcgrad": {"weighting": "pcgrad"},
+    # FAMO's logits learn from the post-step losses: averaged over the ranks, identical on each
+    "famo": {"weighting": "famo"},
 }
 WORKER_TIMEOUT = 150  # seconds, for the whole run of both workers
 COLLECTIVE_TIMEOUT = 60  # seconds, for one collective operation (gloo)
@@ -142,6 +144,7 @@ def test_two_gloo_ranks_end_identical_and_learn(tmp_path):
             assert loss[-1] < 0.7 * loss[0], (name, loss)
     # Uncertainty weighting's log-variances (outside the DDP module) were learned, in step.
     assert not np.allclose(r0["uncertainty/weighting/strategy.log_vars"], 0.0)
+    assert not np.allclose(r0["famo/weighting/strategy.logits"], 0.0)  # FAMO's, in step too
 
 
 @pytest.mark.parametrize("n, world", [(10, 2), (7, 3), (2, 4)])

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-import skmtl.neural._estimator as estimator_module
+import skmtl.neural._inputs as estimator_module  # where MultiTaskEstimator validates X
 from skmtl.neural import MultiTaskEstimator
 from skmtl.neural._out_of_core import LazyRows
 

@@ -7,8 +7,13 @@ Every architecture follows the module contract of :mod:`skmtl.neural._module`
   gradient-level weighting strategy computes per-task gradients of); every other parameter
   belongs to exactly one task. Task-specific and shared weights never live in the same tensor.
 - ``gate_weights(X) -> {task: Tensor}`` for architectures with gates (rows sum to 1).
-- ``representation_``: the shared representation of the last forward pass, only where one
-  exists (shared-bottom); a mixture-of-experts network has one representation per task.
+- ``representation_``: the shared representation of the last forward pass, the tensor through
+  which every shared parameter reaches the outputs and below which nothing is task-specific
+  (the trunk's output of shared-bottom; the stacked expert outputs of MMoE and DSelect-k).
+  Gradient-level strategies with ``use_representation`` differentiate the task losses with
+  respect to it instead of the shared parameters (MGDA-UB's approximation).
+- ``no_representation`` (a class attribute): where no such tensor exists (PLE, cross-stitch),
+  the reason, which the trainer gives in its error when a representation is asked for.
 """
 
 from __future__ import annotations
@@ -134,6 +139,7 @@ class GatedArchitecture(nn.Module):
     """
 
     params: ClassVar[tuple[str, ...]] = ()
+    representation_: torch.Tensor | None = None
 
     def _check_units(self, hidden_units: Sequence[int]) -> tuple[int, ...]:
         units = tuple(hidden_units)
@@ -150,3 +156,9 @@ class GatedArchitecture(nn.Module):
             task: tower(inputs[t])
             for t, (task, tower) in enumerate(zip(self.tasks, self.towers, strict=True))
         }
+
+    def __getstate__(self):
+        # The last representation may hold an autograd graph: neither picklable nor worth keeping.
+        state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
+        state.pop("representation_", None)
+        return state

@@ -63,6 +63,11 @@ class CrossStitch(nn.Module):
     """
 
     params: ClassVar[tuple[str, ...]] = ()
+    no_representation: ClassVar[str] = (
+        "every column and cross-stitch unit is shared, and the last unit mixes the columns "
+        "right before the task towers, so no tensor lies between all the shared parameters "
+        "and the towers"
+    )
 
     def __init__(
         self,

@@ -40,6 +40,11 @@ class MMoE(GatedArchitecture):
     shared bottom when the tasks are less related (the paper's synthetic experiment, reproduced
     in ``benchmarks/bench_mmoe.py``).
 
+    The experts are the shared parameters; their stacked outputs :math:`(f_e(x))_e` of the last
+    forward pass are ``representation_`` (shape (n_experts, batch, hidden_units[-1])), which
+    gradient-level strategies with ``use_representation`` differentiate the losses with respect
+    to.
+
     Parameters
     ----------
     n_features_in : int
@@ -113,6 +118,7 @@ class MMoE(GatedArchitecture):
 
     def _task_inputs(self, X: torch.Tensor) -> torch.Tensor:
         experts = self.experts(X)  # (E, batch, d)
+        self.representation_ = experts  # every shared parameter (the experts) reaches it
         gates = torch.stack([gate(X) for gate in self.gates])  # (T, batch, E)
         return torch.einsum("tbe,ebd->tbd", gates, experts)
 

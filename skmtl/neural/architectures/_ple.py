@@ -102,6 +102,11 @@ class PLE(GatedArchitecture):
     """
 
     params: ClassVar[tuple[str, ...]] = ("n_experts", "n_task_experts", "n_levels")
+    no_representation: ClassVar[str] = (
+        "PLE's levels alternate shared and task-specific parameters (the tasks' own experts "
+        "feed the next level's shared gate), so no single tensor separates the shared "
+        "parameters from the task-specific ones"
+    )
 
     def __init__(
         self,

@@ -23,8 +23,9 @@ class SharedBottom(MultiTaskMLP):
     where the trunk has ``hidden_units`` layers and each tower ``head_units`` hidden layers and
     a linear output layer. This is :class:`~skmtl.neural.MultiTaskMLP` with two additions that
     gradient-level weighting strategies use: :meth:`shared_parameters` (the trunk) and
-    ``representation_``, the trunk's output :math:`h` of the last forward pass (the MGDA-UB
-    shortcut differentiates the task losses with respect to it).
+    ``representation_``, the trunk's output :math:`h` of the last forward pass (gradient-level
+    strategies with ``use_representation`` differentiate the task losses with respect to it,
+    MGDA-UB's shortcut).
 
     Parameters
     ----------
@@ -40,6 +41,10 @@ class SharedBottom(MultiTaskMLP):
     representation_ : Tensor of shape (batch, hidden_units[-1]) or None
         The shared representation of the last forward pass (the input itself with
         ``hidden_units=()``). Not pickled.
+    task_representations_ : list of Tensor
+        One alias (view) of ``representation_`` per task, each read by that task's head only,
+        so that one backward pass gives every task's gradient with respect to the
+        representation. Not pickled.
 
     References
     ----------
@@ -80,7 +85,15 @@ class SharedBottom(MultiTaskMLP):
     def forward(self, X: torch.Tensor) -> dict:
         z = self.trunk(X)
         self.representation_ = z
-        return {task: head(z) for task, head in zip(self.tasks, self.heads, strict=True)}
+        if z.requires_grad and torch.is_grad_enabled():
+            # One alias (a view) of z per head: the gradient of the summed losses with respect
+            # to task t's alias is task t's gradient with respect to z, so one ordinary backward
+            # pass gives every task's (instead of one vector-Jacobian product per task).
+            inputs = [z.view_as(z) for _ in self.tasks]
+        else:
+            inputs = [z] * len(self.tasks)
+        self.task_representations_ = inputs
+        return {task: head(h) for task, head, h in zip(self.tasks, self.heads, inputs, strict=True)}
 
     def shared_parameters(self) -> list[torch.nn.Parameter]:
         """The trunk's parameters (empty without a trunk)."""
@@ -91,4 +104,5 @@ class SharedBottom(MultiTaskMLP):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
         state = dict(state)
         state["representation_"] = None
+        state.pop("task_representations_", None)
         return state

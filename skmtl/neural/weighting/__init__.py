@@ -1,15 +1,17 @@
 """Task-weighting strategies for :class:`~skmtl.neural.MultiTaskEstimator` (``weighting=``).
 
-Loss-level strategies turn the per-task losses into one objective; gradient-level strategies
-combine the per-task gradients of the shared parameters (computed in one batched backward
-pass). ``WEIGHTINGS`` is the one table from the string names to the classes; an instance of a
-class works wherever a name does.
+Loss-level strategies turn the per-task losses into one objective (FAMO also learns from the
+same batch's losses after the step, through the post-step hook); gradient-level strategies
+combine the per-task gradients of the shared parameters, or of the shared representation with
+``use_representation`` (computed in one batched backward pass). ``WEIGHTINGS`` is the one table
+from the string names to the classes; an instance of a class works wherever a name does.
 """
 
 from ._aligned_mtl import AlignedMTL
 from ._base import GradientWeighting, LossWeighting, Weighting
 from ._cagrad import CAGrad
 from ._dwa import DynamicWeightAverage
+from ._famo import FAMO
 from ._fixed import FixedWeighting
 from ._graddrop import GradDrop
 from ._gradnorm import GradNorm
@@ -31,6 +33,7 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
     "dwa": DynamicWeightAverage,
     "rlw": RandomLossWeighting,
     "gradnorm": GradNorm,
+    "famo": FAMO,
     # gradient level
     "pcgrad": PCGrad,
     "mgda": MGDA,
@@ -44,6 +47,7 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
 }
 
 __all__ = [
+    "FAMO",
     "IMTLG",
     "MGDA",
     "WEIGHTINGS",

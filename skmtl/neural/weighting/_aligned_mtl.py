@@ -51,6 +51,13 @@ class AlignedMTL(GradientWeighting):
     pref_vector : array-like of shape (T,) or None, default=None
         Preference weights :math:`p`; ``None`` gives :math:`1/T` each (as in TorchJD; the
         authors' code sums, i.e. uses ones).
+    use_representation : bool or "auto", default=False
+        Per-task gradients with respect to the shared representation (the architecture's
+        ``representation_``) instead of the shared parameters, then one backward pass of
+        :math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
+        3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
+        trunk per task by one through the heads. True: required (an error for an architecture
+        without one); ``"auto"``: where the architecture exposes one; False: exact.
 
     Attributes
     ----------
@@ -73,9 +80,11 @@ class AlignedMTL(GradientWeighting):
     """
 
     name = "aligned_mtl"
+    representation_ok = True
 
-    def __init__(self, *, pref_vector=None) -> None:
+    def __init__(self, *, pref_vector=None, use_representation: bool | str = False) -> None:
         super().__init__()
+        self.use_representation = use_representation
         self.pref_vector = pref_vector
 
     def weights_from_gramian(

@@ -8,12 +8,20 @@ A strategy receives what it needs as call arguments and nothing else (no trainer
   full objective from ``objective(losses, ...)`` instead (the default is ``sum_t w_t L_t``).
 - :class:`GradientWeighting` (gradient level): ``weights_from_gramian(gramian, losses, *, epoch,
   step)`` returns weights computed from the Gramian ``G G'`` of the per-task gradients of the shared
-  parameters (or of the shared representation, MGDA-UB); the trainer combines ``sum_t w_t g_t``
-  without a second backward pass. A method that needs the gradients themselves (GradDrop) sets
-  ``needs_gradients = True`` and implements ``aggregate(grads, losses, ...) -> direction``.
+  parameters (or, with ``use_representation``, of the shared representation: MGDA-UB's
+  approximation); the trainer combines ``sum_t w_t g_t`` without a second backward pass. A
+  method that needs the gradients themselves (GradDrop) sets ``needs_gradients = True`` and
+  implements ``aggregate(grads, losses, ...) -> direction``.
 
 Every strategy exposes ``last_weights_`` (the weights of the last step, a 1-D tensor in task
 order) so that the trainer can record them in the history.
+
+A strategy that learns from how the step it weighted changed the losses (FAMO) sets
+``needs_post_step_losses = True`` and implements ``after_step(before, after, *, active, epoch,
+step)``: after the optimiser step, the trainer evaluates the same batch again (evaluation mode,
+no gradient, so that batch-norm statistics and dropout are left alone) and calls it with the
+per-task losses of the batch before and after the step. Any strategy, loss or gradient level, may
+declare it; the trainer has no special case for any method.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ class Weighting(nn.Module):
 
     name: ClassVar[str] = ""
     level: ClassVar[str] = ""  # "loss" or "gradient"
+    #: whether the trainer calls :meth:`after_step` after each optimiser step
+    needs_post_step_losses: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,6 +50,19 @@ class Weighting(nn.Module):
         """Called once before training with the task names (in order) and their types."""
         self.tasks = list(tasks)
         self.task_types = dict(task_types)
+
+    def after_step(
+        self,
+        before: torch.Tensor,
+        after: torch.Tensor,
+        *,
+        active: torch.Tensor,
+        epoch: int,
+        step: int,
+    ) -> None:
+        """The batch's per-task losses ``before`` and ``after`` the optimiser step (shape (T,),
+        detached, scaled by ``task_weights``; ``active`` marks the tasks with a label in the
+        batch). Called only when ``needs_post_step_losses`` is True; the default does nothing."""
 
     def get_params(self, deep: bool = True) -> dict:  # pragma: no cover - documented contract
         """Constructor parameters (so that GridSearchCV can search a strategy object)."""
@@ -69,7 +92,9 @@ class LossWeighting(Weighting):
 class GradientWeighting(Weighting):
     level = "gradient"
     needs_gradients: ClassVar[bool] = False
-    #: whether the strategy may use gradients w.r.t. the shared representation (MGDA-UB)
+    #: whether the strategy may use gradients w.r.t. the shared representation (MGDA-UB); the
+    #: built-in strategies set it and take a ``use_representation`` parameter (False, True or
+    #: "auto"; a strategy without that attribute counts as "auto")
     representation_ok: ClassVar[bool] = False
 
     def weights_from_gramian(

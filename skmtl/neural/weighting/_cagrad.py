@@ -68,6 +68,13 @@ class CAGrad(GradientWeighting):
         convergence to Pareto-stationary points needs ``0 <= c < 1``).
     rescale : bool, default=True
         Divide the update by :math:`1 + c^2` (the authors' code).
+    use_representation : bool or "auto", default=False
+        Per-task gradients with respect to the shared representation (the architecture's
+        ``representation_``) instead of the shared parameters, then one backward pass of
+        :math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
+        3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
+        trunk per task by one through the heads. True: required (an error for an architecture
+        without one); ``"auto"``: where the architecture exposes one; False: exact.
 
     Attributes
     ----------
@@ -89,9 +96,13 @@ class CAGrad(GradientWeighting):
     """
 
     name = "cagrad"
+    representation_ok = True
 
-    def __init__(self, *, c: float = 0.4, rescale: bool = True) -> None:
+    def __init__(
+        self, *, c: float = 0.4, rescale: bool = True, use_representation: bool | str = False
+    ) -> None:
         super().__init__()
+        self.use_representation = use_representation
         self.c = c
         self.rescale = rescale
 

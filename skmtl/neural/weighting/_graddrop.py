@@ -35,6 +35,13 @@ class GradDrop(GradientWeighting):
     random_state : int or None, default=None
         Seed of the ``torch.Generator`` that draws :math:`U` (reseeded by ``setup``); ``None``
         uses torch's global generator.
+    use_representation : bool or "auto", default=False
+        Per-task gradients with respect to the shared representation (the architecture's
+        ``representation_``) instead of the shared parameters, then one backward pass of
+        :math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
+        3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
+        trunk per task by one through the heads. True: required (an error for an architecture
+        without one); ``"auto"``: where the architecture exposes one; False: exact.
 
     Attributes
     ----------
@@ -60,10 +67,18 @@ class GradDrop(GradientWeighting):
     """
 
     name = "graddrop"
+    representation_ok = True
     needs_gradients = True
 
-    def __init__(self, *, leak: float = 0.0, random_state: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        leak: float = 0.0,
+        random_state: int | None = None,
+        use_representation: bool | str = False,
+    ) -> None:
         super().__init__()
+        self.use_representation = use_representation
         self.leak = leak
         self.random_state = random_state
         self._generator = None

@@ -7,9 +7,12 @@ The module convention (any architecture, the default one and a user's own):
   training batch: those that two or more task outputs depend on. Every other parameter must
   belong to one task only (a task-specific head, tower or gate).
 - ``representation_`` (optional): a tensor set by ``forward``, through which every shared
-  parameter reaches the outputs (the trunk's output of a shared-bottom network). Strategies
-  with ``representation_ok`` (MGDA-UB) then differentiate the task losses with respect to it
-  instead of the shared parameters, which is cheaper.
+  parameter reaches the outputs and after which every parameter belongs to one task (the
+  trunk's output of a shared-bottom network, the stacked expert outputs of MMoE). A strategy
+  with ``use_representation`` (True, or ``"auto"``: MGDA's default) then differentiates the task
+  losses with respect to it instead of the shared parameters: cheaper, an approximation
+  (MGDA-UB). ``no_representation`` (optional, a class attribute): why a module has none, for
+  the error raised when ``use_representation=True``.
 - ``last_shared_parameters()`` (optional, GradNorm): the weights of the last shared layer;
   by default the last shared parameter with two or more dimensions.
 """

@@ -65,6 +65,13 @@ class GradVac(GradientWeighting):
         EMA rate of the targets (TorchJD's default; LibMTL uses 0.5).
     random_state : int or None, default=None
         Seed of the random orders; ``None`` uses torch's global generator.
+    use_representation : bool or "auto", default=False
+        Per-task gradients with respect to the shared representation (the architecture's
+        ``representation_``) instead of the shared parameters, then one backward pass of
+        :math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
+        3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
+        trunk per task by one through the heads. True: required (an error for an architecture
+        without one); ``"auto"``: where the architecture exposes one; False: exact.
 
     Attributes
     ----------
@@ -89,9 +96,17 @@ class GradVac(GradientWeighting):
     """
 
     name = "gradvac"
+    representation_ok = True
 
-    def __init__(self, *, beta: float = 0.01, random_state: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        beta: float = 0.01,
+        random_state: int | None = None,
+        use_representation: bool | str = False,
+    ) -> None:
         super().__init__()
+        self.use_representation = use_representation
         self.beta = beta
         self.random_state = random_state
         self._generator = None

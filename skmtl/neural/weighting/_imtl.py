@@ -27,6 +27,16 @@ class IMTLG(GradientWeighting):
     weight 0. When no such :math:`\alpha` exists (e.g. opposite gradients, where
     :math:`\mathbf 1^\top G^+ n = 0`) the weights are zero.
 
+    Parameters
+    ----------
+    use_representation : bool or "auto", default=False
+        Per-task gradients with respect to the shared representation (the architecture's
+        ``representation_``) instead of the shared parameters, then one backward pass of
+        :math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
+        3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
+        trunk per task by one through the heads. True: required (an error for an architecture
+        without one); ``"auto"``: where the architecture exposes one; False: exact.
+
     Attributes
     ----------
     last_weights_ : Tensor of shape (T,)
@@ -48,9 +58,11 @@ class IMTLG(GradientWeighting):
     """
 
     name = "imtl"
+    representation_ok = True
 
-    def __init__(self) -> None:
+    def __init__(self, *, use_representation: bool | str = False) -> None:
         super().__init__()
+        self.use_representation = use_representation
 
     def weights_from_gramian(
         self, gramian: torch.Tensor, losses: torch.Tensor, *, epoch: int, step: int

@@ -32,18 +32,23 @@ class MGDA(GradientWeighting):
     non-negative least squares problem (Lawson and Hanson's least-distance programming), a small
     active-set method that is exact for the T <= ~16 tasks of practice.
 
-    ``representation_ok = True``: the trainer may compute the Gramian from gradients with respect
-    to the shared representation instead of the shared parameters (MGDA-UB, the paper's upper
-    bound, Section 3.3), which is much cheaper; ``use_representation=False`` turns it off.
+    By default (``use_representation="auto"``) the trainer computes the Gramian from gradients
+    with respect to the shared representation where the architecture exposes one (MGDA-UB, the
+    paper's upper bound, Section 3.3), which is much cheaper; ``use_representation=False`` gives
+    the exact per-parameter MGDA.
 
     Parameters
     ----------
     normalization : {"none", "l2", "loss", "loss+"}, default="none"
         Scale :math:`n_t` of each gradient before solving, as in the authors' code: ``"l2"``
         the gradient norm, ``"loss"`` the loss value, ``"loss+"`` their product.
-    use_representation : bool, default=True
-        Whether the trainer may use gradients with respect to the shared representation
-        (MGDA-UB) when the architecture exposes one, instead of the shared parameters.
+    use_representation : bool or "auto", default="auto"
+        Per-task gradients with respect to the shared representation (the architecture's
+        ``representation_``) instead of the shared parameters, then one backward pass of
+        :math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
+        3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
+        trunk per task by one through the heads. True: required (an error for an architecture
+        without one); ``"auto"``: where the architecture exposes one; False: exact.
 
     Attributes
     ----------
@@ -70,7 +75,9 @@ class MGDA(GradientWeighting):
     name = "mgda"
     representation_ok = True
 
-    def __init__(self, *, normalization: str = "none", use_representation: bool = True) -> None:
+    def __init__(
+        self, *, normalization: str = "none", use_representation: bool | str = "auto"
+    ) -> None:
         super().__init__()
         self.normalization = normalization
         self.use_representation = use_representation

@@ -80,6 +80,13 @@ class NashMTL(GradientWeighting):
         Maximum number of Newton iterations (about 10-30 are used).
     tol : float, default=1e-10
         Stop when :math:`\max_t |\alpha_t (G \alpha)_t - 1|` falls below ``tol``.
+    use_representation : bool or "auto", default=False
+        Per-task gradients with respect to the shared representation (the architecture's
+        ``representation_``) instead of the shared parameters, then one backward pass of
+        :math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
+        3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
+        trunk per task by one through the heads. True: required (an error for an architecture
+        without one); ``"auto"``: where the architecture exposes one; False: exact.
 
     Attributes
     ----------
@@ -102,9 +109,13 @@ class NashMTL(GradientWeighting):
     """
 
     name = "nash_mtl"
+    representation_ok = True
 
-    def __init__(self, *, max_iter: int = 100, tol: float = 1e-10) -> None:
+    def __init__(
+        self, *, max_iter: int = 100, tol: float = 1e-10, use_representation: bool | str = False
+    ) -> None:
         super().__init__()
+        self.use_representation = use_representation
         self.max_iter = max_iter
         self.tol = tol
 

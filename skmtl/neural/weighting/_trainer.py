@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Hashable, Mapping
 
 import torch
+from skorch.dataset import unpack_data
 from torch import nn
 
 from ._base import GradientWeighting, LossWeighting, Weighting
@@ -192,8 +193,47 @@ class TaskBalancer(nn.Module):
         else:
             obj = s.objective(L, epoch=self.epoch, step=self.step, **kwargs)
         self._record(s.last_weights_, active)
+        self.remember_losses(L, active)
         self.step += 1
         return obj
+
+    # -- the post-step hook ----------------------------------------------------------------
+    def remember_losses(self, L: torch.Tensor, active: torch.Tensor) -> None:
+        """Keep this step's losses for :meth:`after_step` (only if the strategy asks for them)."""
+        if self.strategy.needs_post_step_losses:
+            self.__dict__["_before"] = (L.detach(), active, self.epoch, self.step)
+
+    def after_step(self, net, batch, **fit_params) -> None:
+        """Called by the net after each optimiser step: the strategy's post-step hook.
+
+        For a strategy with ``needs_post_step_losses``, evaluates the same batch again with the
+        stepped parameters (evaluation mode, so that batch-norm statistics are not updated twice
+        and dropout is off; no gradient; not counted in the epoch's losses) and calls
+        ``strategy.after_step(before, after, ...)``. Does nothing for the other strategies.
+        Inside :func:`~skmtl.neural.fit_distributed`, the losses before and after are averaged
+        over the ranks first, so that every rank takes the same update of the strategy's state.
+        """
+        before = self.__dict__.pop("_before", None)
+        if before is None or not self.strategy.needs_post_step_losses:
+            return
+        L0, active, epoch, step = before
+        Xi, yi = unpack_data(batch)
+        module = net.module_
+        training = module.training
+        acc = getattr(net, "_epoch_acc", None)
+        net._epoch_acc = None  # the second evaluation is not part of the epoch's losses
+        switch = self._mode_switch(module)
+        switch(False)
+        try:
+            with torch.no_grad():
+                y_pred = net.infer(Xi, **fit_params)
+                losses, _ = net.get_task_losses(y_pred, yi, training=False)
+                L1 = self.scaled(losses).detach()
+        finally:
+            switch(training)
+            net._epoch_acc = acc
+        L0, L1 = _rank_mean(net, L0, L1)
+        self.strategy.after_step(L0, L1, active=active, epoch=epoch, step=step)
 
     def forward(self, losses: Mapping, counts: torch.Tensor | None = None, training: bool = True):
         """The scalar to back-propagate (training) or to report (validation)."""
@@ -209,6 +249,29 @@ class TaskBalancer(nn.Module):
         L = self.scaled(losses)
         active = _active(counts, L)
         return self.loss_objective(L, active)
+
+    def _mode_switch(self, module: nn.Module):
+        """``switch(mode)``: ``module.train(mode)``, without its recursive walk at every step.
+
+        ``nn.Module.train`` sets ``training`` on every submodule through ``__setattr__``; at two
+        switches per step that was about a third of a small network's step. When no submodule
+        overrides ``train``, the flags are set directly on a cached list of the submodules.
+        """
+        cache = self.__dict__.get("_modes_cache")
+        if cache is None or cache[0]() is not module:
+            subs = list(module.modules())
+            plain = all(type(m).train is nn.Module.train for m in subs)
+            cache = (weakref.ref(module), subs if plain else None)
+            self.__dict__["_modes_cache"] = cache
+        subs = cache[1]
+        if subs is None:
+            return module.train
+
+        def switch(mode: bool) -> None:
+            for m in subs:
+                m.__dict__["training"] = mode
+
+        return switch
 
     # -- shared parameters -------------------------------------------------------------------
     def shared_parameters(self, module: nn.Module, outputs: Mapping) -> list[torch.Tensor]:
@@ -230,7 +293,23 @@ class TaskBalancer(nn.Module):
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
-        return {**state, "_acc": None, "_split_cache": None}
+        state = {**state, "_acc": None, "_split_cache": None}
+        state.pop("_before", None)
+        state.pop("_modes_cache", None)
+        return state
+
+
+def _rank_mean(net, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The tensors averaged over the ranks while ``net`` trains data-parallel, else unchanged."""
+    if getattr(net, "_ddp", None) is None:
+        return tensors
+    import torch.distributed as dist
+
+    group = net._options().group
+    flat = torch.stack([t.to(torch.float64) for t in tensors])
+    dist.all_reduce(flat, group=group)
+    flat /= dist.get_world_size(group)
+    return tuple(f.to(t.dtype) for f, t in zip(flat, tensors, strict=True))
 
 
 def _active(counts: torch.Tensor | None, L: torch.Tensor) -> torch.Tensor:
@@ -246,15 +325,51 @@ def _add_grad(param: torch.Tensor, grad: torch.Tensor) -> None:
         param.grad.add_(grad)
 
 
+_REPRESENTATION_MODES = (True, False, "auto")
+
+
 def _representation(module: nn.Module, strategy: Weighting) -> torch.Tensor | None:
+    """The shared representation to differentiate with respect to, or None (exact gradients).
+
+    ``strategy.use_representation``: False never; ``"auto"`` (the default of a strategy without
+    the attribute) where the module exposes one; True always, or a ValueError that says why the
+    module has none (its ``no_representation`` reason, for PLE and cross-stitch).
+    """
     if not getattr(strategy, "representation_ok", False):
         return None
-    if not getattr(strategy, "use_representation", True):
+    mode = getattr(strategy, "use_representation", "auto")
+    if not any(mode is m or (isinstance(mode, str) and mode == m) for m in _REPRESENTATION_MODES):
+        raise ValueError(
+            f"weighting={strategy.name!r}: use_representation must be True, False or 'auto', "
+            f"got {mode!r}."
+        )
+    if mode is False:
         return None
     z = getattr(module, "representation_", None)
     if isinstance(z, torch.Tensor) and z.requires_grad and z.grad_fn is not None:
         return z
+    if mode is True:
+        reason = getattr(module, "no_representation", None) or (
+            "its forward sets no representation_ tensor through which every shared parameter "
+            "reaches the outputs"
+        )
+        raise ValueError(
+            f"weighting={strategy.name!r} with use_representation=True needs the network's "
+            f"shared representation, but {type(module).__name__} has none: {reason}. Use "
+            "use_representation=False (exact per-parameter gradients), or an architecture "
+            "that exposes one ('shared_bottom', 'mmoe', 'dselect_k')."
+        )
     return None
+
+
+def _task_aliases(module: nn.Module, z: torch.Tensor, T: int) -> list | None:
+    """The module's per-task aliases of ``z`` (``task_representations_``), if it has them."""
+    aliases = getattr(module, "task_representations_", None)
+    if not isinstance(aliases, list | tuple) or len(aliases) != T:
+        return None
+    if any(a is z or not isinstance(a, torch.Tensor) or a.grad_fn is None for a in aliases):
+        return None
+    return list(aliases)
 
 
 def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
@@ -269,6 +384,7 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
     module = net.module_
     if hasattr(module, "representation_"):
         module.representation_ = None  # never use a stale one
+        module.__dict__.pop("task_representations_", None)
     y_pred = net.infer(Xi, **fit_params)
     losses, counts = net.get_task_losses(y_pred, yi, training=True)
     L = balancer.scaled(losses)
@@ -309,15 +425,30 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
     L_act = L[idx]
     z = _representation(module, strategy)
     if z is not None:
-        # MGDA-UB: gradients with respect to the shared representation only.
-        (Jz,) = task_jacobian(L_act, [z], balancer.grad_state)
-        G = Jz.reshape(k, -1)
+        # MGDA-UB: gradients with respect to the shared representation only; the same batched
+        # pass gives the task-specific parameters theirs (each reaches one task's loss only).
+        aliases = _task_aliases(module, z, len(L))
+        if aliases is not None:
+            # One alias of z per task (read by that task's head only): one ordinary backward
+            # pass of the summed losses gives each task's gradient with respect to z.
+            chosen = [aliases[i] for i in idx.tolist()]
+            grads = torch.autograd.grad(
+                L_act.sum(), chosen + others, retain_graph=True, allow_unused=True
+            )
+            G = torch.stack(
+                [
+                    (torch.zeros_like(z) if g is None else g).reshape(-1)
+                    for g in grads[: len(chosen)]
+                ]
+            )
+            head = [g if g is None else g[None] for g in grads[len(chosen) :]]
+        else:
+            J = task_jacobian(L_act, [z, *others], balancer.grad_state)
+            G, head = J[0].reshape(k, -1), J[1:]
         direction, w = _combine(strategy, G, L_act, step_kw)
-        if others:
-            head = torch.autograd.grad(L.sum(), others, retain_graph=True, allow_unused=True)
-            for p, g in zip(others, head, strict=True):
-                if g is not None:
-                    _add_grad(p, g)
+        for p, j in zip(others, head, strict=True):
+            if j is not None:
+                _add_grad(p, j.sum(dim=0))
         z.backward(direction.reshape(z.shape).to(z.dtype))
     else:
         J = task_jacobian(L_act, shared + others, balancer.grad_state)
@@ -334,6 +465,7 @@ def gradient_train_step(net, Xi, yi, **fit_params) -> dict:
         full = torch.zeros(len(L), dtype=w.dtype, device=w.device).index_copy(0, idx, w.detach())
         strategy.last_weights_ = full
         balancer._record(full, active)
+    balancer.remember_losses(L, active)
     balancer.step += 1
     return {"loss": report, "y_pred": y_pred}
 

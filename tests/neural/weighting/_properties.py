@@ -131,3 +131,36 @@ def assert_rejects_bad_gramian(make):
         s.weights_from_gramian(t([[1.0, np.nan], [np.nan, 1.0]]), losses(2), **LOSSES_KW)
     with pytest.raises(ValueError, match="square matrix"):
         s.weights_from_gramian(t([1.0, 2.0]), losses(2), **LOSSES_KW)
+
+
+# -- loss-level strategies -------------------------------------------------------------------
+def loss_weights(make, L, active=None, tasks=None) -> np.ndarray:
+    """Weights of a fresh loss-level strategy set up for ``len(L)`` tasks."""
+    s = make()
+    T = len(L)
+    s.setup(tasks or [f"t{i}" for i in range(T)], {})
+    kw = {} if active is None else {"active": torch.as_tensor(active, dtype=torch.bool)}
+    w = s.weights(t(L), **LOSSES_KW, **kw)
+    assert w.shape == (T,) and w.dtype == torch.float64
+    return w.numpy()
+
+
+def assert_loss_interface(make, name: str, params: dict):
+    """String name in the table, loss level, searchable parameters, clone, float32 losses."""
+    from skmtl.neural.weighting import WEIGHTINGS
+
+    s = make()
+    assert s.name == name and s.level == "loss" and WEIGHTINGS[name] is type(s)
+    assert s.get_params() == params
+    assert clone(s).get_params() == params
+    s.set_params(**params)
+    assert s.get_params() == params
+    s.setup(["a", "b", "c"], {"a": "regression", "b": "regression", "c": "classification"})
+    w = s.weights(torch.tensor([0.5, 1.0, 2.0]), **LOSSES_KW)
+    assert w.dtype == torch.float32 and torch.isfinite(w).all()
+
+
+def assert_loss_permutation_equivariant(make, L, atol=1e-12):
+    L = np.asarray(L, dtype=np.float64)
+    perm = np.random.default_rng(0).permutation(len(L))
+    np.testing.assert_allclose(loss_weights(make, L[perm]), loss_weights(make, L)[perm], atol=atol)

@@ -74,5 +74,5 @@ def test_common_properties(case):
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(AlignedMTL)
-    assert_interface(AlignedMTL, "aligned_mtl", {"pref_vector": None})
+    assert_interface(AlignedMTL, "aligned_mtl", {"pref_vector": None, "use_representation": False})
     assert_rejects_bad_gramian(AlignedMTL)

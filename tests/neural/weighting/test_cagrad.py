@@ -85,5 +85,5 @@ def test_common_properties(case):
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(CAGrad)
-    assert_interface(CAGrad, "cagrad", {"c": 0.4, "rescale": True})
+    assert_interface(CAGrad, "cagrad", {"c": 0.4, "rescale": True, "use_representation": False})
     assert_rejects_bad_gramian(CAGrad)

@@ -81,4 +81,6 @@ def test_needs_gradients():
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(GradDrop)
-    assert_interface(GradDrop, "graddrop", {"leak": 0.0, "random_state": None})
+    assert_interface(
+        GradDrop, "graddrop", {"leak": 0.0, "random_state": None, "use_representation": False}
+    )

@@ -119,5 +119,7 @@ def test_common_properties(case):
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(GradVac)
-    assert_interface(GradVac, "gradvac", {"beta": 0.01, "random_state": None})
+    assert_interface(
+        GradVac, "gradvac", {"beta": 0.01, "random_state": None, "use_representation": False}
+    )
     assert_rejects_bad_gramian(GradVac)

@@ -57,5 +57,5 @@ def test_common_properties(case):
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(IMTLG)
-    assert_interface(IMTLG, "imtl", {})
+    assert_interface(IMTLG, "imtl", {"use_representation": False})
     assert_rejects_bad_gramian(IMTLG)

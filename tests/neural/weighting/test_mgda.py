@@ -104,6 +104,6 @@ def test_common_properties(case):
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(MGDA)
-    assert_interface(MGDA, "mgda", {"normalization": "none", "use_representation": True})
+    assert_interface(MGDA, "mgda", {"normalization": "none", "use_representation": "auto"})
     assert_rejects_bad_gramian(MGDA)
     assert MGDA.representation_ok and not MGDA.needs_gradients

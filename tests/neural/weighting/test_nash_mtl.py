@@ -56,5 +56,7 @@ def test_common_properties(case):
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(NashMTL)
-    assert_interface(NashMTL, "nash_mtl", {"max_iter": 100, "tol": 1e-10})
+    assert_interface(
+        NashMTL, "nash_mtl", {"max_iter": 100, "tol": 1e-10, "use_representation": False}
+    )
     assert_rejects_bad_gramian(NashMTL)

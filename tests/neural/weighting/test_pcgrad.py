@@ -85,5 +85,5 @@ def test_common_properties(case):
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(PCGrad)
-    assert_interface(PCGrad, "pcgrad", {"random_state": None})
+    assert_interface(PCGrad, "pcgrad", {"random_state": None, "use_representation": False})
     assert_rejects_bad_gramian(PCGrad)

@@ -80,5 +80,5 @@ def test_common_properties(case):
 
 def test_degenerate_and_interface():
     assert_finite_on_degenerate(UPGrad)
-    assert_interface(UPGrad, "upgrad", {"pref_vector": None})
+    assert_interface(UPGrad, "upgrad", {"pref_vector": None, "use_representation": False})
     assert_rejects_bad_gramian(UPGrad)

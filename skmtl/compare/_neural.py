@@ -1,12 +1,13 @@
 """The neural entry of ``skmtl compare``: :class:`~skmtl.MultiTaskEstimator` behind the harness.
 
-Imported by :mod:`skmtl._compare` only when the ``neural`` method runs, so that the rest of the
-comparison never imports torch. Two small scikit-learn estimators adapt the two data layouts:
+Imported by :mod:`skmtl.compare._methods` only when the ``neural`` method runs, so that the
+rest of the comparison never imports torch. Two small scikit-learn estimators adapt the two data
+layouts:
 
 - :class:`NeuralWide`: ``y`` of shape (n_samples, n_tasks), an object array mixing class labels
   (``None`` missing) and numbers (NaN missing); one head per task, regression targets
   standardised inside ``fit`` so that no task's squared error dwarfs the others.
-- :class:`NeuralLong`: the long layout, task codes in the last column of ``X``. One head per task
+- :class:`NeuralLong`: the long layout, task labels in the last column of ``X``. One head per task
   would cost one small layer call per task and batch (3.4 s per epoch for the 139 school tasks,
   against 0.09 s here); :class:`TaskHeadMLP` instead gathers each row's task weights, so an epoch
   costs about one single-head network.
@@ -25,7 +26,8 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from .neural import MultiTaskEstimator
+from ..linear._validation import encode_tasks
+from ..neural import MultiTaskEstimator
 
 
 @contextlib.contextmanager
@@ -164,21 +166,23 @@ class NeuralWide(_NeuralBase):
 
 
 class NeuralLong(_NeuralBase):
-    """MultiTaskEstimator with :class:`TaskHeadMLP` on the long layout (task codes last in X).
+    """MultiTaskEstimator with :class:`TaskHeadMLP` on the long layout (task labels last in X).
 
     Parameters
     ----------
-    n_tasks : int
-        Number of tasks (codes 0..n_tasks-1 in the last column of ``X``).
     task_type : {"regression", "classification"}
         The type of the single target column.
     hidden_units, weight_decay, lr, n_steps, batch_size, random_state, threads
         As :class:`NeuralWide`.
+
+    Attributes
+    ----------
+    tasks_ : ndarray
+        The task labels seen in fit (sorted); row ``i``'s head is that of its label's position.
     """
 
     def __init__(
         self,
-        n_tasks=1,
         task_type="regression",
         *,
         hidden_units=(32,),
@@ -189,7 +193,6 @@ class NeuralLong(_NeuralBase):
         random_state=None,
         threads=1,
     ):
-        self.n_tasks = n_tasks
         self.task_type = task_type
         self.hidden_units = hidden_units
         self.weight_decay = weight_decay
@@ -199,21 +202,33 @@ class NeuralLong(_NeuralBase):
         self.random_state = random_state
         self.threads = threads
 
+    def _codes(self, X, *, fit):
+        X = np.asarray(X)
+        known = None if fit else np.asarray(self.tasks_)
+        tasks, index = encode_tasks(X[:, -1], known=known, column=-1)
+        if fit:
+            self.tasks_ = tasks
+        out = np.empty(X.shape, dtype=np.float32)
+        out[:, :-1] = X[:, :-1].astype(np.float32)
+        out[:, -1] = index
+        return out
+
     def fit(self, X, y):
-        X = np.asarray(X, dtype=np.float32)
+        X = self._codes(X, fit=True)
         y = np.asarray(y)
         y = y.astype(float) if self.task_type == "regression" else y.astype(object)
         with torch_threads(self.threads):
             self.model_ = self._estimator(
                 len(X),
                 module=TaskHeadMLP,
-                module__n_tasks=int(self.n_tasks),
+                module__n_tasks=len(self.tasks_),
                 module__hidden_units=tuple(self.hidden_units),
                 task_types={"y": self.task_type},
             ).fit(X, {"y": y})
         return self
 
     def predict(self, X):
+        X = self._codes(X, fit=False)
         with torch_threads(self.threads):
-            pred = np.asarray(self.model_.predict(np.asarray(X, dtype=np.float32))["y"])
+            pred = np.asarray(self.model_.predict(X)["y"])
         return pred.astype(float) if self.task_type == "regression" else pred

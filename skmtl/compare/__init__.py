@@ -13,16 +13,19 @@ protocol (repeated train/test splits, hyperparameters by inner cross-validation,
 for every method, and :func:`format_table` / :func:`plot_result` show the :class:`Result`.
 """
 
-from ._cli import bundled_problem, problem_from_columns, read_csv
-from ._compare import Problem, Result, compare, format_table, plot_result
+from ._protocol import Problem, Result, compare, fit_final
+from ._reading import bundled_problem, problem_from_columns, read_csv, read_frame
+from ._report import format_table, plot_result
 
 __all__ = [
     "Problem",
     "Result",
     "bundled_problem",
     "compare",
+    "fit_final",
     "format_table",
     "plot_result",
     "problem_from_columns",
     "read_csv",
+    "read_frame",
 ]

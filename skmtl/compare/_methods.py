@@ -6,7 +6,7 @@ splitter and seed) into an estimator tuned by inner cross-validation: a ``GridSe
 ``*RegressorCV`` estimator, or, for a single candidate, the pipeline itself. Regression targets
 are standardised around the linear models (:class:`ScaledTargets`), so that the grids below do
 not depend on the target's unit. No torch here: the neural method imports
-:mod:`skmtl._compare_neural` when it is built.
+:mod:`skmtl.compare._neural` when it is built.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, MultiTaskLasso, Ridge
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from . import linear
-from .metrics import task_score
+from .. import linear
+from ..linear._validation import encode_tasks
+from ..metrics import task_score
+from ..multitask import PerTaskEstimator
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 
@@ -72,110 +74,67 @@ class _Scorer:
 # Adapters: the estimators a method builds, all fit(X, y) -> predict(X) in the part's layout
 
 
-class PerTask(BaseEstimator):
-    """One clone of ``estimator`` per task: the single-task baseline.
-
-    Wide: one model per column of ``y`` on its labelled rows. Long: one model per task code in
-    column ``task_index`` of ``X`` (that column removed).
-    """
-
-    def __init__(self, estimator=None, task_index=None):
-        self.estimator = estimator
-        self.task_index = task_index
-
-    def fit(self, X, y):
-        y = np.asarray(y)
-        if self.task_index is None:
-            self.models_ = []
-            for j in range(y.shape[1]):
-                keep = ~missing(y[:, j])
-                col = y[keep, j]
-                col = col.astype(float) if col.dtype.kind in "f" else col
-                self.models_.append(clone(self.estimator).fit(X[keep], _labels(col)))
-        else:
-            tasks, features = _split_task(X, self.task_index)
-            self.models_ = {
-                t: clone(self.estimator).fit(features[tasks == t], y[tasks == t])
-                for t in np.unique(tasks)
-            }
-        return self
-
-    def predict(self, X):
-        if self.task_index is None:
-            out = np.empty((len(X), len(self.models_)), dtype=object)
-            for j, model in enumerate(self.models_):
-                out[:, j] = model.predict(X)
-            return out
-        tasks, features = _split_task(X, self.task_index)
-        out = None
-        for t in np.unique(tasks):
-            rows = tasks == t
-            pred = self.models_[t].predict(features[rows])
-            if out is None:
-                out = np.empty(len(X), dtype=pred.dtype if pred.dtype.kind == "f" else object)
-            out[rows] = pred
-        return out
-
-
 class PerTaskRidge(BaseEstimator):
     """Independent ridge regressions, one per task, solved in closed form with numpy.
 
-    Task :math:`t` minimises :math:`\\|y_t - X_t w_t - b_t\\|^2 + \alpha \\|w_t\\|^2` (as
+    Task :math:`t` minimises :math:`\\|y_t - X_t w_t - b_t\\|^2 + \\alpha \\|w_t\\|^2` (as
     :class:`sklearn.linear_model.Ridge`) on its own rows: wide, the labelled rows of column
-    ``t`` of ``y``; long, the rows whose code in column ``task_index`` of ``X`` is ``t``. The
-    same as :class:`PerTask` of ``Ridge(alpha)``, without 139 calls' worth of input checks.
+    ``t`` of ``y``; long, the rows whose label in column ``task_column`` of ``X`` is ``t``. The
+    same as :class:`skmtl.multitask.PerTaskEstimator` of ``Ridge(alpha)`` (tested), without
+    139 calls' worth of input checks: the comparison fits it hundreds of times per split.
     """
 
-    def __init__(self, alpha=1.0, task_index=None):
+    def __init__(self, alpha=1.0, task_column=None):
         self.alpha = alpha
-        self.task_index = task_index
+        self.task_column = task_column
 
-    def _groups(self, X, y):
-        if self.task_index is None:
+    def _groups(self, X, y, known=None):
+        if self.task_column is None:
             y = np.asarray(y, dtype=float)
             for j in range(y.shape[1]):
                 keep = ~np.isnan(y[:, j])
                 yield j, X[keep], y[keep, j]
         else:
-            tasks, features = _split_task(X, self.task_index)
-            for t in np.unique(tasks):
-                yield t, features[tasks == t], y[tasks == t]
+            labels, features = _split_task(X, self.task_column)
+            tasks, index = encode_tasks(labels, known=known, column=self.task_column)
+            if known is None:
+                self.tasks_ = tasks
+            for t in range(len(tasks)):
+                rows = index == t
+                yield t, features[rows], (None if y is None else y[rows])
 
     def fit(self, X, y):
-        X = np.asarray(X, dtype=float)
+        X = np.asarray(X)
         self.coef_, self.intercept_ = {}, {}
         for t, Xt, yt in self._groups(X, np.asarray(y, dtype=float)):
             x_mean, y_mean = Xt.mean(axis=0), yt.mean()
-            Xc = Xt - x_mean
+            Xc = Xt - x_mean if np.shares_memory(Xt, X) else np.subtract(Xt, x_mean, out=Xt)
             gram = Xc.T @ Xc + self.alpha * np.eye(Xc.shape[1])
             w = np.linalg.solve(gram, Xc.T @ (yt - y_mean))
             self.coef_[t], self.intercept_[t] = w, y_mean - x_mean @ w
+            del Xt, Xc
         return self
 
     def predict(self, X):
-        X = np.asarray(X, dtype=float)
-        if self.task_index is None:
+        X = np.asarray(X)
+        if self.task_column is None:
+            X = X.astype(float, copy=False)
             return np.column_stack(
                 [X @ self.coef_[j] + self.intercept_[j] for j in range(len(self.coef_))]
             )
-        tasks, features = _split_task(X, self.task_index)
+        labels, features = _split_task(X, self.task_column)
+        _, index = encode_tasks(labels, known=np.asarray(self.tasks_), column=self.task_column)
         out = np.empty(len(X))
-        for t in np.unique(tasks):
-            rows = tasks == t
+        for t in np.unique(index):
+            rows = index == t
             out[rows] = features[rows] @ self.coef_[t] + self.intercept_[t]
         return out
 
 
 def _split_task(X, index):
-    """(task codes, features without the task column) of a long-layout ``X``."""
-    return X[:, index].astype(np.int64), np.delete(X, index, 1)
-
-
-def _labels(col):
-    """Class labels as a plain array (mixed numbers/strings become strings)."""
-    if col.dtype == object and len({type(v) for v in col}) > 1:
-        return col.astype(str)
-    return col
+    """(task labels, float features without the task column) of a long-layout ``X``."""
+    X = np.asarray(X)
+    return X[:, index], np.delete(X, index, 1).astype(np.float64, copy=False)
 
 
 class ScaledTargets(BaseEstimator):
@@ -232,6 +191,58 @@ class _Classes(BaseEstimator):
         return np.asarray(self.estimator_.predict(X), dtype=object)
 
 
+class TaskGroups(BaseEstimator):
+    """Separate models for groups of the tasks of a wide problem, predicted side by side.
+
+    Model ``i`` predicts the task columns ``columns[i]``; :meth:`predict` puts each group's
+    predictions in its columns of one (n_samples, n_tasks) object array. ``skmtl compare
+    --save`` keeps a method's regression and classification parts in one of these.
+
+    Parameters
+    ----------
+    estimators : list of estimator
+        One (unfitted) estimator per group.
+    columns : list of list of int
+        The task columns of each group.
+    n_tasks : int
+        The number of task columns in all.
+    regression : list of bool
+        Per group: its targets are numbers (given to its estimator as floats).
+    """
+
+    def __init__(self, estimators=(), columns=(), n_tasks=0, regression=()):
+        self.estimators = estimators
+        self.columns = columns
+        self.n_tasks = n_tasks
+        self.regression = regression
+
+    @classmethod
+    def from_fitted(cls, fitted, columns, n_tasks, regression) -> TaskGroups:
+        """Wrap models already fitted on their groups (not refit)."""
+        model = cls(
+            [clone(e) for e in fitted], [list(c) for c in columns], n_tasks, list(regression)
+        )
+        model.estimators_ = list(fitted)
+        return model
+
+    def fit(self, X, y) -> TaskGroups:
+        y = np.asarray(y, dtype=object)
+        self.estimators_ = []
+        for est, cols, numeric in zip(self.estimators, self.columns, self.regression):
+            target = y[:, cols].astype(float) if numeric else y[:, cols]
+            self.estimators_.append(clone(est).fit(X, target))
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        out = None
+        for est, cols in zip(self.estimators_, self.columns):
+            pred = np.asarray(est.predict(X), dtype=object).reshape(-1, len(cols))
+            if out is None:
+                out = np.empty((len(pred), self.n_tasks), dtype=object)
+            out[:, cols] = pred
+        return out
+
+
 # ----------------------------------------------------------------------------------------------
 # The methods
 
@@ -252,30 +263,75 @@ class Part:
 
 @dataclass
 class Spec:
-    """What a method's builder knows: the layout and task type of the part, and the protocol."""
+    """What a method's builder knows: the layout and task type of the part, and the protocol.
+
+    ``numeric`` and ``categorical`` name the feature columns of the problem's ``X`` (a
+    DataFrame); in the long layout its last column, ``task_column``, holds each row's task. After
+    the preprocessing (:func:`preprocessor`) the task column is the last one, so the estimators
+    are given ``task_column=-1``.
+    """
 
     layout: str
     kind: str
     n_tasks: int
-    n_features: int
-    task_index: int | None
+    numeric: list
+    categorical: list
+    task_column: str | None
     quick: bool
-    cv: Any  # a splitter
+    cv: Any  # a splitter of the problem's X (a DataFrame; the task column by name)
     seed: int
+    model_cv: Any = None  # the same splitter after the preprocessing (the task column last)
 
     def grid(self, full, quick):
         return quick if self.quick else full
 
+    @property
+    def long(self) -> bool:
+        return self.layout == "long"
 
-def _prep(spec: Spec, keep_task: bool = True):
-    """Mean-impute and standardise the features; keep the task column last (or drop it)."""
-    numeric = make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler())
-    if spec.task_index is None:
-        return numeric
-    return ColumnTransformer(
-        [("features", numeric, list(range(spec.n_features)))],
-        remainder="passthrough" if keep_task else "drop",
-    )
+
+def preprocessor(numeric, categorical, task_column=None) -> ColumnTransformer:
+    """The features every method sees, as one scikit-learn ``ColumnTransformer``.
+
+    Numeric columns: ``SimpleImputer`` (the training mean) then ``StandardScaler``. Categorical
+    columns: ``OneHotEncoder(handle_unknown="ignore")``, not scaled (0/1 indicators); a missing
+    value is a level of its own when the training part has one (``OneHotEncoder`` treats
+    ``None`` as a category), and a level not seen in fit, or a missing value when the training
+    part had none, is all zeros. The task column of the long layout (``task_column``, a name)
+    passes through, last; any other column is dropped, so that a DataFrame with more columns
+    (the targets, an identifier) can be given to the fitted pipeline.
+    """
+    steps = [
+        (
+            "numeric",
+            # the scaler works in place on the imputer's output (a new array): one copy of a
+            # large table less, the same numbers; the imputer copies (the selection of the
+            # columns of a DataFrame may be a view of the user's data)
+            Pipeline(
+                [
+                    ("impute", SimpleImputer(keep_empty_features=True)),
+                    ("scale", StandardScaler(copy=False)),
+                ]
+            ),
+            list(numeric),
+        )
+    ]
+    if categorical:
+        steps.append(
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                list(categorical),
+            )
+        )
+    if task_column is not None:
+        steps.append(("task", "passthrough", [task_column]))
+    return ColumnTransformer(steps, remainder="drop", verbose_feature_names_out=False)
+
+
+def _prep(spec: Spec, keep_task: bool = True) -> ColumnTransformer:
+    task = spec.task_column if keep_task and spec.long else None
+    return preprocessor(spec.numeric, spec.categorical, task)
 
 
 def _search(spec: Spec, model, grid: dict, *, keep_task: bool = True):
@@ -295,15 +351,17 @@ def _search(spec: Spec, model, grid: dict, *, keep_task: bool = True):
 
 
 def _mtl_task_column(spec):
-    return {"task_column": spec.task_index} if spec.layout == "long" else {}
+    return {"task_column": -1} if spec.long else {}
 
 
 def _independent(spec: Spec):
     if spec.kind == REGRESSION:
-        model = ScaledTargets(PerTaskRidge(task_index=spec.task_index))
+        model = ScaledTargets(PerTaskRidge(task_column=-1 if spec.long else None))
         grid = {"estimator__alpha": spec.grid(np.geomspace(0.1, 1e3, 5), [1.0, 30.0])}
     else:
-        model = PerTask(LogisticRegression(max_iter=500), spec.task_index)
+        model = PerTaskEstimator(
+            LogisticRegression(max_iter=500), task_column=-1 if spec.long else None
+        )
         grid = {"estimator__C": spec.grid(np.geomspace(0.01, 100, 5), [0.1, 10.0])}
     return _search(spec, model, grid)
 
@@ -345,6 +403,55 @@ def _mean_regularized(spec: Spec):
     return _search(spec, model, {prefix + k: v for k, v in grid.items()})
 
 
+def _structure(spec: Spec, regressor, classifier, reg_grid: dict, clf_grid: dict, **fixed):
+    """A task-structure model: a grid over its hyperparameters (regression targets scaled)."""
+    mtl = {**_mtl_task_column(spec), **fixed}
+    if spec.kind == REGRESSION:
+        model, prefix, grid = ScaledTargets(regressor(**mtl)), "estimator__", reg_grid
+    else:
+        model = _wrap_classifier(spec, classifier(**mtl))
+        prefix, grid = ("estimator__" if spec.layout == "wide" else ""), clf_grid
+    grid = {k: spec.grid(*v) for k, v in grid.items()}  # (full, quick) per parameter
+    if "n_clusters" in grid:  # at most one cluster per task of the part
+        grid["n_clusters"] = [k for k in grid["n_clusters"] if k <= spec.n_tasks] or [1]
+    return _search(spec, model, {prefix + k: v for k, v in grid.items()})
+
+
+def _clustered(spec: Spec):
+    # grids of benchmarks/school_structure.py (targets standardised); --quick: 2 candidates
+    return _structure(
+        spec,
+        linear.ClusteredRegressor,
+        linear.ClusteredClassifier,
+        {
+            "alpha": ([0.1, 0.2], [0.1]),
+            "coupling": ([10.0, 100.0], [10.0]),
+            "n_clusters": ([1, 2, 4], [1, 2]),
+        },
+        {"alpha": ([1e-3, 1e-2], [1e-2]), "coupling": ([1.0, 10.0], [1.0, 10.0])},
+        random_state=spec.seed,
+    )
+
+
+def _task_relation(spec: Spec):
+    return _structure(
+        spec,
+        linear.TaskRelationRegressor,
+        linear.TaskRelationClassifier,
+        {"alpha": ([0.01, 0.1], [0.01, 0.1]), "coupling": ([0.03, 0.1, 0.3], [0.1])},
+        {"alpha": ([1e-3, 1e-2], [1e-3, 1e-2])},
+    )
+
+
+def _clusters(model, tasks) -> dict:
+    """The clustered model's learned groups of tasks (task names), largest first."""
+    if len(tasks) < 2:  # a part with one task (wide layout, mixed types): nothing to group
+        return {}
+    labels = np.asarray(model.task_clusters_)
+    groups = [[str(tasks[i]) for i in np.flatnonzero(labels == c)] for c in np.unique(labels)]
+    return {"clusters": sorted(groups, key=len, reverse=True)}
+
+
 def _wrap_classifier(spec, model):
     return _Classes(model) if spec.layout == "wide" else model
 
@@ -353,7 +460,7 @@ def _path_or_grid(spec: Spec, regressor_cv, classifier):
     if spec.kind == REGRESSION:
         cv_model = regressor_cv(
             **_mtl_task_column(spec),
-            cv=spec.cv,
+            cv=spec.model_cv,
             eps=spec.grid(1e-3, 1e-2),
             n_alphas=spec.grid(12, 5),
         )
@@ -372,13 +479,13 @@ def _sparse(spec: Spec):
 
 
 def _neural(spec: Spec, task_types: list):
-    from . import _compare_neural  # torch is imported here, and only here
+    from . import _neural  # torch is imported here, and only here
 
     common = {"random_state": spec.seed, "n_steps": spec.grid(900, 300)}
     if spec.layout == "long":
-        model = _compare_neural.NeuralLong(n_tasks=spec.n_tasks, task_type=spec.kind, **common)
+        model = _neural.NeuralLong(task_type=spec.kind, **common)
     else:
-        model = _compare_neural.NeuralWide(task_types=list(task_types), **common)
+        model = _neural.NeuralWide(task_types=list(task_types), **common)
     pipe = Pipeline([("prep", _prep(spec)), ("model", model)])
     if spec.quick:
         return pipe.set_params(model__weight_decay=1e-2)
@@ -396,6 +503,14 @@ class Method:
     when the method does not fit the problem). A method with ``mixed=True`` gets all the tasks
     at once whatever their types (``build(spec, task_types)``); the others get the regression
     and the classification tasks as separate parts.
+
+    ``details(model, tasks)``, when given, reads what the fitted model learned about the tasks
+    (``model``: the fitted estimator after the preprocessing, unwrapped from the search and the
+    target scaling; ``tasks``: the part's task names in the model's order) and returns a small
+    JSON-able dict (for example ``{"clusters": [[task, ...], ...]}``); it is kept per split in
+    the ``--json`` runs and printed under the table.
+
+    Adding a method is one entry in :data:`METHODS` and its builder function.
     """
 
     key: str
@@ -404,6 +519,7 @@ class Method:
     mixed: bool = False
     description: str = ""
     same_classes: bool = False  # classification tasks grouped by their number of classes
+    details: Callable | None = None
 
 
 METHODS: dict[str, Method] = {
@@ -447,6 +563,21 @@ METHODS: dict[str, Method] = {
             description="skmtl.linear.Sparse*: L2,1 penalty, joint feature selection",
         ),
         Method(
+            "clustered",
+            "clustered MTL",
+            _clustered,
+            description="skmtl.linear.Clustered*: learned clusters of tasks (prints them)",
+            same_classes=True,
+            details=_clusters,
+        ),
+        Method(
+            "task_relation",
+            "task-relation MTL",
+            _task_relation,
+            description="skmtl.linear.TaskRelation*: learned task covariance",
+            same_classes=True,
+        ),
+        Method(
             "neural",
             "MultiTaskEstimator",
             _neural,
@@ -455,3 +586,14 @@ METHODS: dict[str, Method] = {
         ),
     ]
 }
+
+
+def fitted_model(estimator):
+    """The fitted model inside a part's estimator: past the search, the pipeline and the
+    adapters (:class:`ScaledTargets`, :class:`CompleteRows`, the classifier wrapper)."""
+    est = getattr(estimator, "best_estimator_", estimator)
+    if isinstance(est, Pipeline):
+        est = est.steps[-1][1]
+    while isinstance(est, (ScaledTargets, CompleteRows, _Classes)):
+        est = est.estimator_
+    return est

@@ -22,13 +22,16 @@ Evgeniou & Pontil 2008; MALSAR) for every method:
 4. repeat with new random splits (seeds ``random_state + r``) and report mean and standard
    deviation over the repeats, with the time of the tuned fit (CV plus refit).
 
-Every model sees standardised features (mean-imputed when missing). Regression targets are
-standardised inside the linear regressors (per task in the wide layout), so the hyperparameter
-grids below do not depend on the target's unit. The (repeat, method) jobs run in parallel with
-joblib, each with one BLAS and one torch thread.
+Every model is a scikit-learn ``Pipeline`` whose first step is one ``ColumnTransformer``
+(:func:`skmtl.compare._methods.preprocessor`), fitted on the training part only: numeric
+features mean-imputed and standardised, categorical ones one-hot encoded
+(``OneHotEncoder(handle_unknown="ignore")``, indicators not scaled, a missing value a level of
+its own). Regression targets are standardised inside the linear regressors (per task in the wide
+layout), so the hyperparameter grids below do not depend on the target's unit. The (repeat,
+method) jobs run in parallel with joblib, each with one BLAS and one torch thread.
 
-This module imports neither torch nor pandas: the neural method lives in
-:mod:`skmtl._compare_neural`, imported only when it runs.
+This module does not import torch: the neural method lives in :mod:`skmtl.compare._neural`,
+imported only when it runs.
 """
 
 from __future__ import annotations
@@ -37,13 +40,15 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from ._compare_methods import (
+from ..model_selection import TaskStratifiedKFold
+from ._methods import (
     CLASSIFICATION,
     METHODS,
     REGRESSION,
@@ -52,20 +57,13 @@ from ._compare_methods import (
     NotApplicable,
     Part,
     Spec,
+    TaskGroups,
+    fitted_model,
     missing,
     score_rows,
 )
-from .model_selection import TaskStratifiedKFold
 
-__all__ = [
-    "METHODS",
-    "CompareError",
-    "Method",
-    "Problem",
-    "compare",
-    "format_table",
-    "plot_result",
-]
+__all__ = ["METHODS", "CompareError", "Method", "Problem", "Result", "compare", "fit_final"]
 
 TEST_SIZE = 0.25
 
@@ -79,9 +77,12 @@ class Problem:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_columns)
-        Numeric features (NaN where missing); in the long layout the last column holds the task
-        code 0..T-1 of each row.
+    X : DataFrame or ndarray of shape (n_samples, n_columns)
+        The features, named by ``feature_names``: numeric (NaN where missing) or, for the
+        columns named in ``categorical``, strings (``None`` where missing). In the long layout
+        the last column holds each row's task label (an array: the task code 0..T-1). An array
+        becomes a DataFrame with the columns ``feature_names`` (and ``task_column`` or
+        ``"task"`` last).
     y : ndarray of shape (n_samples, n_tasks) or (n_samples,)
         Wide: object array, one column per task. Long: the target column.
     layout : {"wide", "long"}
@@ -96,9 +97,14 @@ class Problem:
         Long layout: the target column's name.
     task_column : str, optional
         Long layout: the task column's name.
+    categorical : list of str, default=()
+        The feature columns that are one-hot encoded.
+    codes : ndarray of int, optional
+        Long layout: each row's task as its position in ``tasks`` (default: read from the last
+        column of ``X``, whose labels are matched to ``tasks``).
     """
 
-    X: np.ndarray
+    X: Any
     y: np.ndarray
     layout: str
     tasks: list
@@ -107,8 +113,25 @@ class Problem:
     name: str = "data"
     target: str | None = None
     task_column: str | None = None
+    categorical: list = field(default_factory=list)
+    codes: np.ndarray | None = None
 
     def __post_init__(self):
+        import pandas as pd
+
+        self.feature_names = list(self.feature_names)
+        self.categorical = list(self.categorical)
+        if not isinstance(self.X, pd.DataFrame):
+            arr = np.asarray(self.X, dtype=float)
+            columns = list(self.feature_names)
+            if self.layout == "long":
+                columns.append(self.task_column or "task")
+                if self.codes is None:
+                    self.codes = arr[:, -1].astype(np.int64)
+            self.X = pd.DataFrame(arr, columns=columns)
+        elif self.layout == "long" and self.codes is None:
+            index = {t: i for i, t in enumerate(self.tasks)}
+            self.codes = np.array([index[_label(v)] for v in self.X.iloc[:, -1]], dtype=np.int64)
         # class labels as strings ("1" for 1.0), None where missing: one representation for
         # every estimator and metric
         self.y = np.asarray(self.y, dtype=object if self.layout == "wide" else None)
@@ -128,12 +151,17 @@ class Problem:
         return len(self.feature_names)
 
     @property
-    def task_index(self) -> int | None:
-        """Column of ``X`` holding the task code (long layout), else None."""
-        return self.n_features if self.layout == "long" else None
+    def numeric(self) -> list:
+        """The numeric feature columns (imputed and standardised by the methods)."""
+        return [f for f in self.feature_names if f not in self.categorical]
+
+    @property
+    def task_key(self):
+        """Long layout: the name of the task column in ``X`` (its last column); else None."""
+        return self.X.columns[-1] if self.layout == "long" else None
 
     def task_codes(self) -> np.ndarray:
-        return self.X[:, -1].astype(np.int64)
+        return self.codes
 
     def describe(self) -> str:
         n_cls = self.task_types.count(CLASSIFICATION)
@@ -147,10 +175,17 @@ class Problem:
             if self.layout == "long"
             else "wide layout"
         )
+        n_cat = len(self.categorical)
+        features = f"{self.n_features} features" + (f" ({n_cat} categorical)" if n_cat else "")
         return (
-            f"{self.name}: {len(self.X)} samples, {self.n_features} features, "
+            f"{self.name}: {len(self.X)} samples, {features}, "
             f"{len(self.tasks)} tasks ({kinds}; {where})"
         )
+
+
+def _label(v) -> str:
+    """A task label as a name: ``"3"`` for 3.0."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
 
 def check_problem(problem: Problem, cv: int) -> None:
@@ -159,14 +194,13 @@ def check_problem(problem: Problem, cv: int) -> None:
     need = max(int(np.ceil(cv / (1 - TEST_SIZE))) + 1, 4)
     if problem.n_features == 0:
         raise CompareError("no feature columns are left besides the targets and the task column")
-    features = np.asarray(problem.X[:, : problem.n_features], dtype=float)
-    bad = np.isinf(features) | (np.abs(np.nan_to_num(features)) > 1e100)
-    if bad.any():
-        name = problem.feature_names[int(np.flatnonzero(bad.any(axis=0))[0])]
-        raise CompareError(
-            f"feature column {name!r} holds an infinite or too large value (|x| > 1e100); "
-            "fix or drop it"
-        )
+    for name in problem.numeric:
+        col = problem.X[name].to_numpy(dtype=float)
+        if (np.abs(col[~np.isnan(col)]) > 1e100).any():
+            raise CompareError(
+                f"feature column {name!r} holds an infinite or too large value (|x| > 1e100); "
+                "fix or drop it"
+            )
     if problem.layout == "long":
         codes = problem.task_codes()
         counts = np.bincount(codes, minlength=len(problem.tasks))
@@ -225,21 +259,24 @@ def class_labels(col) -> np.ndarray:
 def _parts(method: Method, problem: Problem, quick: bool, cv: int, seed: int) -> list[Part]:
     if problem.layout == "long":
         splitter = TaskStratifiedKFold(
-            cv, task_column=problem.task_index, shuffle=True, random_state=seed
+            cv, task_column=problem.task_key, shuffle=True, random_state=seed
         )
+        model_splitter = TaskStratifiedKFold(cv, task_column=-1, shuffle=True, random_state=seed)
     else:
-        splitter = KFold(cv, shuffle=True, random_state=seed)
+        splitter = model_splitter = KFold(cv, shuffle=True, random_state=seed)
 
     def spec(kind, n_tasks):
         return Spec(
             problem.layout,
             kind,
             n_tasks,
-            problem.n_features,
-            problem.task_index,
+            problem.numeric,
+            problem.categorical,
+            problem.task_key,
             quick,
             splitter,
             seed,
+            model_splitter,
         )
 
     n_tasks = len(problem.tasks)
@@ -285,6 +322,16 @@ def _chosen(est, prefix: str) -> dict:
     return {prefix + k: _plain(v) for k, v in found.items()}
 
 
+def _details(method: Method, problem: Problem, part: Part) -> dict:
+    """What ``method.details`` reads from the fitted model of ``part`` (task names as str)."""
+    model = fitted_model(part.estimator)
+    if problem.layout == "long":
+        tasks = [_label(_plain(v)) for v in getattr(model, "tasks_", problem.tasks)]
+    else:
+        tasks = [str(problem.tasks[j]) for j in part.columns]
+    return dict(method.details(model, tasks))
+
+
 def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
@@ -326,7 +373,7 @@ def run_one(problem: Problem, method: Method, seed: int, *, quick: bool, cv: int
     except ImportError as exc:
         return {**out, "status": "skipped", "reason": f"cannot import {exc.name}: {exc}"}
     train, test = split(problem, seed)
-    X_train, X_test = problem.X[train], problem.X[test]
+    X_train, X_test = problem.X.iloc[train], problem.X.iloc[test]
     y_test = problem.y[test]
     pred = np.empty(y_test.shape, dtype=object)
     elapsed = 0.0
@@ -342,6 +389,11 @@ def run_one(problem: Problem, method: Method, seed: int, *, quick: bool, cv: int
                 elapsed += time.perf_counter() - start
                 prefix = f"{part.label}:" if len(parts) > 1 else ""
                 out["params"].update(_chosen(part.estimator, prefix))
+                if method.details is not None:
+                    found = _details(method, problem, part)
+                    out.setdefault("details", {}).update(
+                        {prefix + k: v for k, v in found.items()}
+                    )
                 part_pred = part.estimator.predict(X_test)
                 if cols is None:
                     pred[:] = part_pred
@@ -370,6 +422,13 @@ def run_one(problem: Problem, method: Method, seed: int, *, quick: bool, cv: int
                 col_true, col_pred = _as_str(col_true), _as_str(col_pred)
             scores.append(score_rows(col_true, col_pred, kind))
         out["task_scores"] = scores
+        if np.isnan(np.asarray(scores, dtype=float)).all():
+            return {
+                **out,
+                "status": "failed",
+                "reason": "no task score could be computed (test parts too small)",
+                "task_scores": None,
+            }
         out["score"] = float(np.nanmean(scores))
     out["fit_time"] = elapsed
     return out
@@ -434,8 +493,8 @@ class Result:
         }
 
     def to_dict(self) -> dict:
-        """The JSON document (see :mod:`skmtl._cli` for its schema)."""
-        from . import __version__
+        """The JSON document (see :mod:`skmtl.compare._cli` for its schema)."""
+        from .. import __version__
 
         p = self.problem
         metrics = {
@@ -596,104 +655,76 @@ def _progress(total: int, enabled: bool):
 
 
 # ----------------------------------------------------------------------------------------------
-# Reports
+# The model to keep
 
 
-def format_table(result: Result) -> str:
-    """The report printed by ``skmtl compare``: one row per method, then per task (wide)."""
-    p = result.problem
-    pct = 100.0
-    lines = [
-        p.describe(),
-        f"protocol: {result.repeats} random {int(100 * (1 - TEST_SIZE))}/{int(100 * TEST_SIZE)} "
-        f"train/test splits{' within every task' if p.layout == 'long' else ''}, "
-        f"hyperparameters by {result.cv}-fold CV on the training part"
-        + (" (--quick grids)" if result.quick else ""),
-        f"score: {_score_description(p)}, in %; mean +- std over the splits",
-        "",
-    ]
-    header = f"{'method':<24} {'score (%)':>15} {'fit time (s)':>13}  chosen (median)"
-    lines += [header, "-" * len(header)]
-    for key in result.methods:
-        s = result.summary(key)
-        name = METHODS[key].name
-        if s["status"] in ("skipped", "failed"):
-            lines.append(f"{name:<24} {s['status']}: {s['reason']}")
-            continue
-        chosen = ", ".join(f"{k}={_fmt(v)}" for k, v in s["params"].items())
-        lines.append(
-            f"{name:<24} {pct * s['score_mean']:>7.1f} +- {pct * s['score_std']:<4.1f} "
-            f"{s['fit_time_mean']:>13.2f}  {chosen}"
-        )
-        if s["status"] == "partial":
-            lines.append(f"{'':<24} ({result.repeats - s['n_runs']} splits failed: {s['reason']})")
-    if p.layout == "wide" and len(p.tasks) > 1:
-        width = max(9, *(len(str(t)) for t in p.tasks))
-        lines += ["", "per task (accuracy or R^2, %, mean over the splits):"]
-        lines.append(f"{'method':<24}" + "".join(f" {str(t):>{width}}" for t in p.tasks))
-        for key in result.methods:
-            s = result.summary(key)
-            if s["status"] in ("skipped", "failed"):
-                continue
-            cells = "".join(
-                f" {'-':>{width}}" if v is None else f" {pct * v:>{width}.1f}"
-                for v in s["task_scores_mean"]
-            )
-            lines.append(f"{METHODS[key].name:<24}{cells}")
-    lines += [
-        "",
-        "fit time: the tuned fit (inner CV plus refit) per split, one core.",
-        f"total wall time {result.wall_time:.1f} s ({result.n_jobs} parallel jobs).",
-    ]
-    return "\n".join(lines)
+def fit_final(
+    problem: Problem,
+    method: str,
+    *,
+    quick: bool = False,
+    cv: int = 3,
+    random_state: int = 0,
+):
+    """Fit ``method`` on all rows of ``problem``: the model ``skmtl compare --save`` writes.
 
+    The hyperparameters are chosen as in the comparison, by the method's inner ``cv``-fold
+    cross-validation (folds seeded by ``random_state``), here on all rows; the estimator is then
+    refit on all rows with them. What is returned is the fitted estimator, not the search: a
+    scikit-learn ``Pipeline`` (the preprocessing ``ColumnTransformer``, then the model) whose
+    ``predict`` takes a DataFrame with the problem's feature columns (and, in the long layout,
+    its task column; other columns are ignored). When the method fits the regression and the
+    classification tasks of a wide problem separately, the pipelines are combined in a
+    :class:`~skmtl.compare._methods.TaskGroups`.
 
-def _fmt(value) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    Parameters
+    ----------
+    problem : Problem
+    method : str
+        A key of :data:`METHODS`.
+    quick, cv, random_state
+        As in :func:`compare`.
 
+    Returns
+    -------
+    model : estimator
+        Fitted. ``predict(X)`` returns, in the wide layout, an array of shape
+        (n_samples, n_tasks) with the columns in the order of ``problem.tasks``; in the long
+        layout one prediction per row (a row whose task was not seen in fit raises a
+        ``ValueError`` naming the task, except for ``pooled``, which ignores the task).
+    params : dict
+        The chosen hyperparameters (short names, prefixed by the part as in the report).
 
-def plot_result(result: Result, path) -> None:
-    """Bar chart with error bars (std over the splits): per task and method in the wide layout
-    with at most 12 tasks, else per method. Written with matplotlib's Agg canvas (no pyplot)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    p = result.problem
-    keys = [k for k in result.methods if result.summary(k)["status"] in ("ok", "partial")]
-    names = [METHODS[k].name for k in keys]
-    per_task = p.layout == "wide" and 1 < len(p.tasks) <= 12
-    fig = Figure(figsize=(max(6.0, 1.1 * (len(p.tasks) if per_task else len(keys)) + 2), 4.2))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    if per_task:
-        width = 0.8 / max(len(keys), 1)
-        x = np.arange(len(p.tasks))
-        for i, key in enumerate(keys):
-            s = result.summary(key)
-            mean = 100 * np.array([np.nan if v is None else v for v in s["task_scores_mean"]])
-            std = 100 * np.array([0.0 if v is None else v for v in s["task_scores_std"]])
-            ax.bar(
-                x + (i - (len(keys) - 1) / 2) * width,
-                mean,
-                width,
-                yerr=std,
-                capsize=2,
-                label=names[i],
-            )
-        ax.set_xticks(x, [str(t) for t in p.tasks])
-        ax.set_ylabel("test score (%): accuracy or R^2")
-        ax.legend(fontsize="small", ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
-    else:
-        summaries = [result.summary(k) for k in keys]
-        mean = [100 * s["score_mean"] for s in summaries]
-        std = [100 * s["score_std"] for s in summaries]
-        ax.bar(np.arange(len(keys)), mean, 0.6, yerr=std, capsize=4, color="tab:blue")
-        ax.set_xticks(np.arange(len(keys)), names, rotation=20, ha="right")
-        ax.set_ylabel("test score (%)")
-    ax.set_title(
-        f"{p.name}: {_score_description(p)}\n{result.repeats} splits, mean +- std",
-        fontsize="medium",
-    )
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    Examples
+    --------
+    >>> from skmtl.compare import bundled_problem, fit_final
+    >>> problem = bundled_problem("penguins")
+    >>> model, params = fit_final(problem, "independent", quick=True)
+    >>> type(model).__name__, sorted(params)
+    ('TaskGroups', ['clf:C', 'reg:alpha'])
+    >>> pred = model.predict(problem.X.iloc[:2])  # the columns of problem.tasks
+    >>> pred.shape, problem.tasks
+    ((2, 3), ['species', 'sex', 'body_mass'])
+    """
+    if method not in METHODS:
+        raise CompareError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    check_problem(problem, cv)
+    try:
+        parts = _parts(METHODS[method], problem, quick, cv, random_state)
+    except NotApplicable as exc:
+        raise CompareError(f"method {method!r} does not apply: {exc}") from None
+    fitted, columns, numeric, params = [], [], [], {}
+    for part in parts:
+        cols = part.columns
+        y = problem.y if cols is None else problem.y[:, cols]
+        numeric.append(part.kinds[0] == REGRESSION and len(set(part.kinds)) == 1)
+        if numeric[-1]:
+            y = y.astype(float)
+        part.estimator.fit(problem.X, y)
+        params.update(_chosen(part.estimator, f"{part.label}:" if len(parts) > 1 else ""))
+        fitted.append(getattr(part.estimator, "best_estimator_", part.estimator))
+        columns.append(cols)
+    n_tasks = len(problem.tasks)
+    if len(fitted) == 1 and (columns[0] is None or list(columns[0]) == list(range(n_tasks))):
+        return fitted[0], params
+    return TaskGroups.from_fitted(fitted, columns, n_tasks, numeric), params

@@ -21,7 +21,13 @@ timed (median of ``--repeats`` fits). The ratio is skmtl's time over scikit-lear
 The path benchmark fits SparseRegressorCV and MultiTaskLassoCV with the same alpha grid, the same
 folds and the same ``tol``, compares their times, ``alpha_`` and ``mse_path_``.
 
-Run ``python benchmarks/bench_linear.py`` (a few minutes) or ``--quick`` (under a minute).
+First fit: the inner loops are compiled by numba at the first fit of a process (and cached on
+disk). ``bench_first_fit`` times, each in a fresh Python process, ``import skmtl.linear`` and the
+first fit with a cold cache (an empty ``NUMBA_CACHE_DIR``) and with a warm one (the same folder
+again), beside the same fit repeated in a warm process; and the compile (cold) or load (warm) time
+of each compiled kernel. Medians of ``--repeats`` processes.
+
+Run ``python benchmarks/bench_linear.py`` (several minutes) or ``--quick`` (about a minute).
 BLAS threads are pinned with threadpoolctl (``--threads``, default 1) so that the timings compare
 the algorithms, not the thread scheduler of a shared machine.
 """
@@ -29,7 +35,12 @@ the algorithms, not the thread scheduler of a shared machine.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 
@@ -149,11 +160,94 @@ def bench_path(n, p, T, n_alphas, tol, n_folds=3):
           f"max relative mse_path_ difference {rel:.1e}")
 
 
+_FIRST_FIT = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import sklearn.linear_model
+t_sklearn = time.perf_counter() - t0
+t0 = time.perf_counter()
+import skmtl.linear
+t_import = time.perf_counter() - t0
+numba_after_import = "numba" in sys.modules
+sys.path.insert(0, sys.argv[2])
+from bench_linear import alpha_max, make_problem, make_skmtl
+fits = []
+for n, p, T in json.loads(sys.argv[1]):
+    X, Y = make_problem(n, p, T)
+    alpha = alpha_max(X, Y) / 10
+    t = time.perf_counter()
+    make_skmtl(alpha, 1e-4).fit(X, Y)
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    make_skmtl(alpha, 1e-4).fit(X, Y)
+    fits.append((first, time.perf_counter() - t))
+print(json.dumps({"sklearn": t_sklearn, "import": t_import,
+                  "numba_after_import": numba_after_import, "fits": fits}))
+"""
+
+_COMPILE = r"""
+import json, time
+from skmtl.linear._solvers import _bcd, _cd_l1, _compiled
+t = time.perf_counter()
+import numba
+out = {"import numba": time.perf_counter() - t}
+for k in _compiled._KERNELS:
+    t = time.perf_counter(); k.compile(); out[k.__name__] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+
+
+def _fresh(code, cache_dir, *args):
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    res = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
+                         text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def bench_first_fit(repeats):
+    """First fit in a fresh process, cold and warm numba cache; warm in-process fit beside it."""
+    # one problem per compiled form: p > n (data form), n > p (Gram form)
+    shapes = [(300, 3000, 20), (2000, 100, 10)]
+    cold, warm, compile_cold, compile_warm = [], [], [], []
+    here = os.path.dirname(os.path.abspath(__file__))
+    for _ in range(repeats):
+        # each shape in its own processes: the first fit of a process pays for its kernel only
+        c, w = {"fits": []}, {"fits": []}
+        for shape in shapes:
+            with tempfile.TemporaryDirectory() as cache:
+                rc = _fresh(_FIRST_FIT, cache, json.dumps([shape]), here)
+                rw = _fresh(_FIRST_FIT, cache, json.dumps([shape]), here)
+            c["fits"] += rc["fits"]
+            w["fits"] += rw["fits"]
+            for key in ("sklearn", "import", "numba_after_import"):
+                c[key], w[key] = rc[key], rw[key]
+        cold.append(c)
+        warm.append(w)
+        with tempfile.TemporaryDirectory() as cache:
+            compile_cold.append(_fresh(_COMPILE, cache))
+            compile_warm.append(_fresh(_COMPILE, cache))
+    med = np.median
+    print(f"fresh process: import sklearn.linear_model {med([r['sklearn'] for r in warm]):.3f} s, "
+          f"then import skmtl.linear {med([r['import'] for r in warm]):.3f} s; numba imported "
+          f"by it: {any(r['numba_after_import'] for r in cold + warm)}")
+    for i, shape in enumerate(shapes):
+        print(f"first fit {shape}, fresh process: cold cache "
+              f"{med([r['fits'][i][0] for r in cold]):.3f} s, warm cache "
+              f"{med([r['fits'][i][0] for r in warm]):.3f} s; the same fit in a warm process "
+              f"{med([r['fits'][i][1] for r in cold + warm]):.3f} s")
+    for name in compile_cold[0]:
+        print(f"{name}: {med([c[name] for c in compile_cold]):.3f} s with a cold cache "
+              f"(compile), {med([c[name] for c in compile_warm]):.3f} s with a warm one (load)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller problems (< 1 min)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="fits per timing (default 5; --quick 1); first-fit processes >= 5")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     if args.quick:
@@ -161,8 +255,8 @@ def main(argv=None):
         repeats = args.repeats or 1
         path = (500, 200, 5, 20, 1e-4)
     else:
-        shapes = [(300, 3000, 20), (20000, 200, 10), (1000, 1000, 50)]
-        repeats = args.repeats or 3
+        shapes = [(300, 3000, 20), (300, 10000, 10), (20000, 200, 10), (1000, 1000, 50)]
+        repeats = args.repeats or 5
         path = (1000, 500, 10, 50, 1e-4)
     with threadpool_limits(limits=args.threads):
         libs = sorted({(i["internal_api"], i["num_threads"]) for i in threadpool_info()})
@@ -172,6 +266,7 @@ def main(argv=None):
               f"target f <= f* (1 + {TARGET:g})")
         bench_problems(shapes, repeats)
         bench_path(*path)
+    bench_first_fit(max(repeats, 5))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval
 from ..model_selection import TaskStratifiedKFold
 from ._base import _RegressorBase
 from ._estimators import LowRankRegressor, SparseRegressor
-from ._path import alpha_grid, least_squares_path, prepare_least_squares, set_solution
+from ._path import alpha_grid, least_squares_path, path_predictions, prepare_least_squares
 
 
 def _index(X, idx):
@@ -27,12 +27,10 @@ def _fold_mse(template, X, y, train, test, alphas):
         template, _index(X, train), _index(y, train), alphas
     )
     y_test = np.asarray(_index(y, test), dtype=float)
-    est = clone(template)
+    preds = path_predictions(template, coefs, intercepts, meta, _index(X, test))
     mse = np.empty(len(alphas))
     for k in range(len(alphas)):
-        set_solution(est, coefs[k], intercepts[k], meta)
-        pred = est.predict(_index(X, test))
-        err = (pred - y_test) ** 2
+        err = (preds[k] - y_test) ** 2
         mse[k] = float(np.nanmean(err))
     return mse
 
@@ -113,6 +111,12 @@ class _PathCV(_RegressorBase):
         folds = self._splitter(X, y)
         # imported here: folds in parallel only when fitting; importing skmtl.linear stays light
         from sklearn.utils.parallel import Parallel, delayed
+
+        if self.n_jobs not in (None, 1) and self._base_class is SparseRegressor:
+            # workers load the compiled solvers from the on-disk cache instead of compiling them
+            from ._path import warm_compiled_cache
+
+            warm_compiled_cache()
 
         mse = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_mse)(template, X, y, train, test, alphas) for train, test in folds

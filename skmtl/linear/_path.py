@@ -8,6 +8,13 @@ from sklearn.base import clone
 
 from ._base import _use_gram
 from ._datafits import Quadratic
+from ._solvers._compiled import compile_all
+
+
+def warm_compiled_cache():
+    """Compile (or load) the compiled solvers in this process before fits go to other processes:
+    with a cold on-disk cache, it is filled once here and the workers load it."""
+    compile_all()
 
 
 def alpha_grid(alpha_max, *, eps=1e-3, n_alphas=100):
@@ -81,3 +88,24 @@ def set_solution(estimator, W, b, meta, n_iter=0, crit=0.0, rule_name="duality g
         estimator.feature_names_in_ = meta["feature_names_in_"]
     estimator._set_fitted(W, b, meta, n_iter, crit, rule_name)
     return estimator
+
+
+def path_predictions(estimator, coefs, intercepts, meta, X):
+    """``estimator.predict(X)`` for every solution of a path, ``X`` validated once.
+
+    Returns an ndarray of shape ``(n_alphas,) + predict(X).shape``. In the wide layout the
+    predictions of all alphas are one product of ``X`` with the stacked coefficients.
+    """
+    est = set_solution(clone(estimator), coefs[0], intercepts[0], meta)
+    if meta["layout"] == "long" or len(coefs) == 1:
+        out = []
+        for W, b in zip(coefs, intercepts):
+            out.append(set_solution(est, W, b, meta).predict(X))
+        return np.stack(out)
+    K, p, M = coefs.shape
+    dtype = meta["dtype"]
+    est.coef_ = coefs.transpose(0, 2, 1).reshape(K * M, p).astype(dtype)
+    est.intercept_ = intercepts.reshape(K * M).astype(dtype)
+    Z, _ = est._outputs(X)  # (n, K * M): the outputs of every alpha side by side
+    Z = Z.reshape(-1, K, M).transpose(1, 0, 2).astype(dtype, copy=False)
+    return Z[:, :, 0] if meta["layout"] == "single" else Z

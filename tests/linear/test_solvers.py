@@ -179,3 +179,57 @@ def test_path_warm_starts_equal_cold_solves(n, p):
         cold = SparseRegressor(alpha=alphas[k], tol=1e-10, max_iter=MAX_ITER).fit(X, Y)
         np.testing.assert_allclose(coefs[k].T, cold.coef_, atol=1e-5 * np.abs(cold.coef_).max())
         np.testing.assert_allclose(intercepts[k], cold.intercept_, atol=1e-6)
+
+
+@pytest.mark.parametrize("n, p, T", [(40, 120, 3), (200, 15, 2)])
+def test_l1_coordinate_descent_kernels_match_lasso(n, p, T):
+    # the element-wise kernels (for L1 terms of composite models) against scikit-learn's Lasso,
+    # which solves each task separately: 1/(2n) ||yc_t - Xc w_t||^2 + alpha |w_t|_1
+    from sklearn.linear_model import Lasso
+
+    from skmtl.linear._solvers._cd_l1 import l1_gram_epoch, l1_least_squares
+
+    X, Y = make_data(n, p, T, seed=5)
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    alpha = 0.05 * np.max(np.abs(Xc.T @ Yc)) / n
+    ref = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=100_000).fit(Xc, Yc)
+    A, B = Xc / np.sqrt(n), Yc / np.sqrt(n)
+    scale = np.sum(B * B)
+    W, _, gap = l1_least_squares(A, B, alpha, threshold=1e-12 * scale, max_epochs=100_000)
+    assert gap <= 1e-12 * scale
+    assert np.any(W == 0) and np.any(W != 0)
+    np.testing.assert_allclose(W.T, ref.coef_, atol=1e-6 * np.abs(ref.coef_).max())
+    # Gram form on a working set given by an index into the full Gram matrix
+    Q = np.ascontiguousarray(A.T @ A)
+    ws = np.flatnonzero(np.any(W != 0, axis=1)).astype(np.int64)
+    Wg = np.zeros((len(ws), T))
+    G = np.ascontiguousarray(-(A.T @ B)[ws])
+    for _ in range(1000):
+        prev = Wg.copy()
+        for _ in range(20):
+            l1_gram_epoch(Q, ws, G, Wg, alpha)
+        if np.array_equal(prev, Wg):
+            break
+    np.testing.assert_allclose(G, Q[np.ix_(ws, ws)] @ Wg - (A.T @ B)[ws], atol=1e-10)
+    np.testing.assert_allclose(Wg, W[ws], atol=1e-6 * np.abs(W).max())
+
+
+@pytest.mark.parametrize("layout", ["wide", "single", "long"])
+def test_path_predictions_equal_predict_of_each_solution(layout):
+    from skmtl.linear._path import path_predictions, set_solution
+
+    X, Y = make_data(60, 12, 3, seed=4)
+    template = SparseRegressor(tol=1e-8, max_iter=MAX_ITER)
+    if layout == "single":
+        Y = Y[:, 0]
+    elif layout == "long":
+        task = np.repeat(np.arange(3), 20)
+        X = np.column_stack([X, task])
+        Y = Y[np.arange(60), task]
+        template.set_params(task_column=12)
+    alphas = 0.1 * np.geomspace(1.0, 0.01, 4) * np.abs(X[:, :12].T @ (Y - Y.mean(0))).max() / 60
+    _, coefs, intercepts, _, _, meta = least_squares_path(template, X, Y, alphas)
+    preds = path_predictions(template, coefs, intercepts, meta, X[:25])
+    for k in range(len(alphas)):
+        est = set_solution(SparseRegressor(**template.get_params()), coefs[k], intercepts[k], meta)
+        np.testing.assert_allclose(preds[k], est.predict(X[:25]), rtol=1e-12, atol=1e-12)

@@ -8,17 +8,20 @@ optimality conditions, keep the support and the worst violators, solve the restr
 fraction of the current duality gap, stop on the duality gap of the full problem.
 
 Inner solver: cyclic block coordinate descent, one feature (a row of ``W``, all tasks) at a time,
-with a closed-form group soft-thresholding update. The features are swept in blocks of
-``block_size``: inside a block the gradient of each row is brought up to date lazily from the
-block's Gram (``O(block_size * n_tasks)`` per feature), and the rest of the gradient (Gram form) or
-the residual (data form) is updated once per block with one matrix product. The iterates are those
-of plain cyclic coordinate descent; the matrix products run at BLAS-3 speed, which is what a pure
-numpy implementation needs to keep up with compiled coordinate descent. Every ``anderson + 1``
-epochs the last iterates are extrapolated (Anderson acceleration) on the rows that stayed nonzero,
-and the extrapolation is kept only when it lowers the objective.
+with a closed-form group soft-thresholding update, compiled with numba (:mod:`._compiled`: lazy
+import, one float64 signature per kernel, on-disk cache). Two storages of the restricted problem:
 
-The restricted problem is in Gram form (``Q = A_ws' A_ws``) when that is cheaper than two passes
-over the data (``k < 2 n`` for ``k`` working features), else in data form.
+- Gram form, when the datafit already holds the Gram matrix (``n > p``) or ``X`` is sparse: the
+  kernel keeps ``G = Q W - q`` and indexes the full (or cached) Gram matrix by the working set, so
+  nothing is copied per working set; an update costs ``O(k n_tasks)``.
+- Data form, dense ``X``: the kernel keeps the residual ``R = A W - B``; an update costs
+  ``O(n n_tasks)``. The centred, scaled columns of the features that have entered a working set
+  are cached on the datafit (Fortran order), so along a regularisation path every column is
+  centred once.
+
+Every ``anderson + 1`` epochs the last iterates are extrapolated (Anderson acceleration) on the
+rows that stayed nonzero, and the extrapolation is kept only when it lowers the objective. The
+outer loop's full gradient uses only the support of ``W`` for the residual.
 
 References
 ----------
@@ -36,34 +39,131 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from ._compiled import kernel
 from ._criteria import gap_from_pieces
 
-_DATA_FORM_RATIO = 5  # restricted problems with k >= ratio * n features stay in data form
+_P0 = 100  # first working-set size at least this
+_GROW = 1.5  # a working set holds at least _GROW times the support
+# Dense X: Gram form for k working features when building the new Gram entries (n k^2 at most)
+# plus _EPOCHS epochs (k^2 T each) costs less than _EPOCHS data-form epochs (2 n k T each)
+_EPOCHS = 10
 
 
 def _row_norms(W):
     return np.sqrt(np.einsum("ij,ij->i", W, W))
 
 
+# -- compiled epochs: one cyclic pass of block coordinate descent over the rows of W ------------
+@kernel("void(float64[:, ::1], int64[::1], float64[:, ::1], float64[:, ::1], float64)")
+def _gram_epoch(Q, idx, G, W, alpha):
+    """In place on ``W`` and ``G = Q[idx][:, idx] W - q``: for each row ``j``, the group
+    soft-thresholding ``W[j] <- S(W[j] - G[j] / Q_jj, alpha / Q_jj)`` (``Q_jj`` the diagonal
+    entry of feature ``idx[j]``), then ``G += Q[idx, idx[j]] (W[j] - old)``. ``Q`` is the Gram
+    matrix of every feature (or of a cache of them); the working set is ``idx``, nothing is
+    copied out of ``Q``."""
+    k, T = W.shape
+    v = np.empty(T)
+    for j in range(k):
+        qrow = Q[idx[j]]  # Q is symmetric: row idx[j] is column idx[j], read contiguously
+        qjj = qrow[idx[j]]
+        if qjj <= 0.0:
+            continue
+        nrm2 = 0.0
+        was_zero = True
+        for t in range(T):
+            w = W[j, t]
+            if w != 0.0:
+                was_zero = False
+            vt = w - G[j, t] / qjj
+            v[t] = vt
+            nrm2 += vt * vt
+        thr = alpha / qjj
+        nv = np.sqrt(nrm2)
+        if nv <= thr:
+            if was_zero:
+                continue
+            scale = 0.0
+        else:
+            scale = 1.0 - thr / nv
+        for t in range(T):
+            new = v[t] * scale
+            v[t] = new - W[j, t]
+            W[j, t] = new
+        for i in range(k):
+            qij = qrow[idx[i]]
+            if qij != 0.0:
+                for t in range(T):
+                    G[i, t] += qij * v[t]
+
+
+@kernel("void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64, float64[::1])")
+def _data_epoch(At, R, W, alpha, diag):
+    """In place on ``W`` and the residual ``R = A W - B`` (``At = A'``, C-contiguous: the columns
+    of ``A`` are contiguous): for each row ``j``, with ``g = A[:, j]' R``,
+    ``W[j] <- S(W[j] - g / d_j, alpha / d_j)``, then ``R += A[:, j] (W[j] - old)``."""
+    k, n = At.shape
+    T = W.shape[1]
+    v = np.empty(T)
+    for j in range(k):
+        djj = diag[j]
+        if djj <= 0.0:
+            continue
+        for t in range(T):
+            v[t] = 0.0
+        for i in range(n):
+            a = At[j, i]
+            if a != 0.0:
+                for t in range(T):
+                    v[t] += a * R[i, t]
+        nrm2 = 0.0
+        was_zero = True
+        for t in range(T):
+            w = W[j, t]
+            if w != 0.0:
+                was_zero = False
+            vt = w - v[t] / djj
+            v[t] = vt
+            nrm2 += vt * vt
+        thr = alpha / djj
+        nv = np.sqrt(nrm2)
+        if nv <= thr:
+            if was_zero:
+                continue
+            scale = 0.0
+        else:
+            scale = 1.0 - thr / nv
+        for t in range(T):
+            new = v[t] * scale
+            v[t] = new - W[j, t]
+            W[j, t] = new
+        for i in range(n):
+            a = At[j, i]
+            if a != 0.0:
+                for t in range(T):
+                    R[i, t] += a * v[t]
+
+
 # -- restricted least-squares problems: the gradient G = A'(A W - B) in two storages ------------
 class _GramLS:
-    """``Q = A'A`` (k, k), ``q = A'B`` (k, T), ``aa = ||B||^2``; keeps ``G = Q W - q``."""
+    """``Q[idx][:, idx] = A'A`` (k, k), ``q = A'B`` (k, T), ``aa = ||B||^2``; keeps
+    ``G = A'A W - q``. ``Q`` is a larger Gram matrix that is indexed, never copied."""
 
-    def __init__(self, Q, q, aa):
-        self.Q, self.q, self.aa = Q, q, aa
-        self.diag = np.ascontiguousarray(np.diag(Q))
+    def __init__(self, Q, idx, q, aa):
+        self.Q, self.q, self.aa = Q, np.ascontiguousarray(q), aa
+        self.idx = np.ascontiguousarray(idx, dtype=np.int64)
 
-    def reset(self, W):
-        self.G = self.Q @ W - self.q
+    def reset(self, W, G=None):
+        if G is None:
+            nz = np.flatnonzero(np.any(W != 0, axis=1))
+            G = self.Q[np.ix_(self.idx, self.idx[nz])] @ W[nz] - self.q
+        self.G = np.ascontiguousarray(G)
 
-    def block_grad(self, sl):
-        return self.G[sl].copy()
+    def epoch(self, W, alpha):
+        _gram_epoch(self.Q, self.idx, self.G, W, alpha)
 
-    def block_gram(self, sl):
-        return self.Q[sl, sl]
-
-    def block_done(self, sl, D):
-        self.G += self.Q[:, sl] @ D
+    def move(self, D, rows):
+        """The state after ``W += D`` with ``D`` zero outside ``rows``."""
+        self.G = self.G + self.Q[np.ix_(self.idx, self.idx[rows])] @ D[rows]
 
     def grad(self):
         return self.G
@@ -84,26 +184,20 @@ class _DataLS:
     """``A`` (n, k) dense and ``B`` (n, T); keeps the residual ``R = A W - B``."""
 
     def __init__(self, A, B, aa):
-        self.A, self.B, self.aa = np.asfortranarray(A), B, aa
-        self.diag = np.einsum("ij,ij->j", A, A)
-        self._grams = {}
+        self.A, self.B, self.aa = np.asfortranarray(A, dtype=float), B, aa
+        self.diag = np.einsum("ij,ij->j", self.A, self.A)
 
-    def reset(self, W):
-        self.R = self.A @ W - self.B
+    def reset(self, W, G=None):
+        self.R = np.ascontiguousarray(self.A @ W - self.B)
+        self._G = G
+
+    def epoch(self, W, alpha):
+        _data_epoch(self.A.T, self.R, W, alpha, self.diag)
         self._G = None
 
-    def block_grad(self, sl):
-        return self.A[:, sl].T @ self.R
-
-    def block_gram(self, sl):
-        key = (sl.start, sl.stop)
-        if key not in self._grams:
-            Ab = self.A[:, sl]
-            self._grams[key] = Ab.T @ Ab
-        return self._grams[key]
-
-    def block_done(self, sl, D):
-        self.R += self.A[:, sl] @ D
+    def move(self, D, rows):
+        """The state after ``W += D`` with ``D`` zero outside ``rows``."""
+        self.R = self.R + self.A[:, rows] @ D[rows]
         self._G = None
 
     def grad(self):
@@ -122,70 +216,26 @@ class _DataLS:
         self.R, self._G = saved
 
 
-def _sweep(ls, W, alpha, blocks):
-    """One epoch of cyclic block coordinate descent, in place on ``W`` and ``ls``."""
-    a2 = alpha * alpha
-    diag = ls.diag
-    for sl in blocks:
-        Gb = ls.block_grad(sl)
-        Qbb = ls.block_gram(sl)
-        Wb = W[sl]
-        nz = np.any(Wb != 0, axis=1).tolist()
-        D = None
-        last = 0
-        for i in range(Wb.shape[0]):
-            g = Gb[i] + Qbb[i, :last] @ D[:last] if last else Gb[i]
-            w = Wb[i]
-            qjj = diag[sl.start + i]
-            if qjj <= 0.0:
-                continue
-            nonzero = nz[i]
-            if not nonzero:
-                if g @ g <= a2:
-                    continue
-                v = g * (-1.0 / qjj)
-            else:
-                v = w - g * (1.0 / qjj)
-            nv = math.sqrt(v @ v)
-            thr = alpha / qjj
-            if D is None:
-                D = np.zeros_like(Wb)
-            if nv <= thr:
-                if not nonzero:
-                    continue
-                D[i] = -w
-                Wb[i] = 0.0
-                nz[i] = False
-            else:
-                new = v * (1.0 - thr / nv)
-                D[i] = new - w
-                Wb[i] = new
-                nz[i] = True
-            last = i + 1
-        if last:
-            ls.block_done(sl, D)
-
-
 def _objective(ls, W, alpha):
     f, _ = ls.pieces(W, ls.G if isinstance(ls, _GramLS) else None)
     return f + alpha * float(np.sum(_row_norms(W)))
 
 
-def bcd(ls, W, alpha, *, threshold, max_epochs, block_size=64, anderson=5, check_every=None):
+def bcd(ls, W, alpha, *, threshold, max_epochs, anderson=5, check_every=None, G0=None):
     """Block coordinate descent on a restricted problem; returns ``W, n_epochs, gap``.
 
-    The gap is checked every epoch in Gram form (the gradient is kept up to date, a check costs
-    ``O(k n_tasks)``), every third in data form (a check costs half an epoch).
+    ``W`` (C-contiguous float64) is updated in place. The gap is checked every epoch in Gram
+    form (the gradient is kept up to date, a check costs ``O(k n_tasks)``), every third in data
+    form (a check costs half an epoch).
     """
     if check_every is None:
         check_every = 1 if isinstance(ls, _GramLS) else 3
-    k = W.shape[0]
-    blocks = [slice(s, min(s + block_size, k)) for s in range(0, k, block_size)]
-    ls.reset(W)
+    W = np.ascontiguousarray(W, dtype=float)
+    ls.reset(W, G0)  # G0: the gradient at W when the caller has it
     hist = []
     gap = np.inf
     for epoch in range(1, max_epochs + 1):
-        _sweep(ls, W, alpha, blocks)
+        ls.epoch(W, alpha)
         if anderson:
             hist.append(W.copy())
             if len(hist) == anderson + 1:
@@ -222,7 +272,7 @@ def _extrapolate(ls, W, hist, alpha):
     We[keep] = (c @ Hk[1:]).reshape(-1, W.shape[1])
     f_cur = _objective(ls, W, alpha)
     saved = ls.save()
-    ls.reset(We)
+    ls.move(We - W, np.flatnonzero(keep))
     if _objective(ls, We, alpha) < f_cur:
         return We
     ls.restore(saved)
@@ -243,31 +293,48 @@ def supports_bcd(datafit, penalty):
 
 
 class _Full:
-    """The full problem in the form the outer loop needs, from a Quadratic or QuadraticGram."""
+    """The full problem in the form the outer loop needs, from a Quadratic or QuadraticGram.
+
+    Dense data: the centred, scaled columns ``A_j = (x_j - mean_j) / sqrt(n)`` of every feature
+    that has entered a working set are kept (Fortran order), with their Gram matrix and
+    ``A' B``; successive working sets overlap, so each column is centred and each Gram entry
+    computed once (along a regularisation path too: the cache lives as long as the datafit).
+    """
 
     def __init__(self, datafit):
         self.datafit = datafit
         self.gram = hasattr(datafit, "Q")
         if self.gram:
             self.aa = float(np.sum(datafit.a))
+            self.Q = np.ascontiguousarray(datafit.Q[0], dtype=float)
         else:
             d = datafit.design
             self.n = d.n_samples
             self.sqn = math.sqrt(self.n)
-            self.B = datafit.Yc / self.sqn
+            self.B = np.ascontiguousarray(datafit.Yc / self.sqn)
             self.aa = float(np.sum(self.B * self.B))
             self.sparse = sp.issparse(d.X)
             self.x_mean = datafit.x_mean[0]
+            p = d.n_features
+            self._pos = np.full(p, -1, dtype=np.intp)  # feature -> its column in the cache
+            self._feat = np.zeros(0, dtype=np.intp)
+            self._A = np.zeros((self.n, 0), order="F")
 
     def gradient(self, W):
         """``(f, lin, G)`` at ``W``."""
         if self.gram:
-            G = self.datafit.Q[0] @ W - self.datafit.q
+            supp = np.flatnonzero(np.any(W != 0, axis=1))
+            G = self.Q[:, supp] @ W[supp] - self.datafit.q
             qw = float(np.sum(self.datafit.q * W))
             return 0.5 * float(np.sum(W * G)) - 0.5 * qw + 0.5 * self.aa, self.aa - qw, G
         df = self.datafit
-        Z = df.linear(W)
-        R = (Z - df.Yc) / self.sqn
+        supp = np.flatnonzero(np.any(W != 0, axis=1))
+        if self.sparse:
+            R = (df.linear(W) - df.Yc) / self.sqn
+        else:
+            # the residual from the support only: its columns are in the cache
+            self._add(supp)
+            R = self._A[:, self._pos[supp]] @ W[supp] - self.B
         G = df.design.adjoint(R) / self.sqn
         if df.centered:
             G -= np.outer(self.x_mean, R.sum(axis=0)) / self.sqn
@@ -275,28 +342,41 @@ class _Full:
 
     def restrict(self, ws):
         if self.gram:
-            df = self.datafit
-            return _GramLS(df.Q[0][np.ix_(ws, ws)], df.q[ws], self.aa)
-        if not self.sparse and len(ws) >= _DATA_FORM_RATIO * self.n:
-            X = self.datafit.design.X[:, ws]
-            A = (X - self.x_mean[ws]) / self.sqn if self.datafit.centered else X / self.sqn
-            return _DataLS(A, self.B, self.aa)
-        Q, q = self._gram(ws)
-        return _GramLS(Q, q, self.aa)
+            return _GramLS(self.Q, ws, self.datafit.q[ws], self.aa)
+        k, T = len(ws), self.B.shape[1]
+        if not self.sparse and k * (1.0 + self.n / (_EPOCHS * T)) >= 2.0 * self.n:
+            self._add(ws)
+            return _DataLS(self._A[:, self._pos[ws]], self.B, self.aa)
+        return self._gram_cached(ws)
 
-    def _gram(self, ws):
-        """``A_ws' A_ws`` and ``A_ws' B``, computing only the columns not seen before: the working
-        sets of successive outer iterations overlap."""
+    def _add(self, ws):
+        """Dense data: centre and scale the columns of ``ws`` not in the cache yet."""
+        new = ws[self._pos[ws] < 0]
+        if not new.size:
+            return
+        X = self.datafit.design.X
+        An = np.asarray(X[:, new], dtype=float, order="F")
+        if self.datafit.centered:
+            An -= self.x_mean[new]
+        An /= self.sqn
+        k0 = len(self._feat)
+        self._A = np.asfortranarray(np.hstack([self._A, An]))
+        self._feat = np.concatenate([self._feat, new])
+        self._pos[new] = np.arange(k0, k0 + len(new))
+
+    def _gram_cached(self, ws):
+        """The Gram form of the working set from a cache of Gram entries (successive working sets
+        overlap: each entry is computed once), the columns centred implicitly."""
         df = self.datafit
         X = df.design.X
-        if not hasattr(self, "_feat"):
-            self._feat = np.zeros(0, dtype=np.intp)
-            self._Q = np.zeros((0, 0))
-            self._q = np.zeros((0, self.B.shape[1]))
-            self._pos = np.full(X.shape[1], -1, dtype=np.intp)
-        new = ws[self._pos[ws] < 0]
+        if not hasattr(self, "_sfeat"):
+            self._sfeat = np.zeros(0, dtype=np.intp)
+            self._sQ = np.zeros((0, 0))
+            self._sq = np.zeros((0, self.B.shape[1]))
+            self._spos = np.full(X.shape[1], -1, dtype=np.intp)
+        new = ws[self._spos[ws] < 0]
         if new.size:
-            feat = np.concatenate([self._feat, new])
+            feat = np.concatenate([self._sfeat, new])
             Xn = X[:, new]
             cross = X[:, feat].T @ Xn
             cross = np.asarray(cross.toarray() if sp.issparse(cross) else cross) / self.n
@@ -304,17 +384,15 @@ class _Full:
             if df.centered:
                 cross -= np.outer(self.x_mean[feat], self.x_mean[new])
                 qn -= np.outer(self.x_mean[new], df.Yc.sum(axis=0)) / self.n
-            k0 = len(self._feat)
+            k0 = len(self._sfeat)
             Q = np.empty((len(feat), len(feat)))
-            Q[:k0, :k0] = self._Q
+            Q[:k0, :k0] = self._sQ
             Q[:, k0:] = cross
             Q[k0:, :k0] = cross[:k0].T
-            self._Q, self._q, self._feat = Q, np.vstack([self._q, qn]), feat
-            self._pos[new] = np.arange(k0, len(feat))
-        idx = self._pos[ws]
-        if len(idx) == len(self._feat) and np.array_equal(idx, np.arange(len(idx))):
-            return self._Q, self._q
-        return self._Q[np.ix_(idx, idx)], self._q[idx]
+            self._sQ, self._sq, self._sfeat = Q, np.vstack([self._sq, qn]), feat
+            self._spos[new] = np.arange(k0, len(feat))
+        idx = self._spos[ws]
+        return _GramLS(self._sQ, idx, self._sq[idx], self.aa)
 
 
 def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_outer=50,
@@ -336,10 +414,14 @@ def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_oute
     -------
     W, n_iter, gap, converged
     """
-    full = _Full(datafit)
+    full = getattr(datafit, "_bcd_full", None)
+    if full is None:
+        # kept on the datafit: a regularisation path reuses its column and Gram caches
+        full = datafit._bcd_full = _Full(datafit)
     alpha = penalty.alpha
     W = np.array(W, dtype=float, copy=True)
     p = W.shape[0]
+    p0 = max(p0, _P0)
     ws_size = min(p, p0)
     n_iter = 0
     gap = np.inf
@@ -353,11 +435,16 @@ def bcd_working_set(datafit, penalty, W, *, threshold, max_iter, p0=10, max_oute
         support = norms > 0
         score = penalty.subdiff_distance(W, -G)
         score[support] = np.inf
-        ws_size = min(p, max(p0, 2 * int(support.sum()), ws_size))
+        n_supp = int(support.sum())
+        # double the set while the support fills it, else hold _GROW times the support
+        grow = 2 * ws_size if n_supp >= 0.9 * ws_size else int(_GROW * n_supp)
+        ws_size = min(p, max(p0, grow, ws_size))
         ws = np.sort(np.argpartition(-score, ws_size - 1)[:ws_size])
         ls = full.restrict(ws)
-        inner_thr = max(inner_fraction * gap, threshold)
-        W_ws, epochs, _ = bcd(ls, W[ws], alpha, threshold=inner_thr, max_epochs=max_iter - n_iter)
+        # the restricted problem to a fraction of the gap; to the end when it is the full problem
+        inner_thr = threshold if ws_size >= p else max(inner_fraction * gap, threshold)
+        W_ws, epochs, _ = bcd(ls, W[ws], alpha, threshold=inner_thr, max_epochs=max_iter - n_iter,
+                              G0=G[ws])
         n_iter += epochs
         W = np.zeros_like(W)
         W[ws] = W_ws

@@ -1,7 +1,8 @@
 """School data: the dirty, robust low-rank and graph-regularised models beside mean-regularised,
 sparse (L2,1) and low-rank (trace norm) MTL, as a paired comparison over the same splits.
 
-Protocol (Evgeniou & Pontil 2004; the one of ``skmtl compare``, see ``/work/shared/README.md``):
+Protocol (Evgeniou & Pontil 2004; the one of ``skmtl compare``, see ``docs/cli.rst``; results in
+``docs/task_structure.rst``, School data):
 
 1. split the pupils of every school at random, 75 % train / 25 % test (repeat ``r``: seed
    ``seed + r``, stratified on the school);

@@ -1,8 +1,8 @@
 """School data: clustered and task-relation MTL against mean-regularised MTL, paired over the
 same splits.
 
-Protocol (the one of ``skmtl compare`` and of ../shared/README.md): for each of ``--repeats``
-seeds, split the pupils of every school 75 / 25 at random (stratified on the school); choose
+Protocol (the one of ``skmtl compare``, docs/cli.rst; results in docs/task_structure.rst): for
+each of ``--repeats`` seeds, split the pupils of every school 75 / 25 at random (stratified on the school); choose
 each method's hyperparameters by ``--cv``-fold cross-validation on the training part only (folds
 stratified on the school, scored by the pooled explained variance); score on the test part by
 the explained variance over all test pupils pooled, ``1 - SSE / sum((y - mean(y))**2)``. The 27

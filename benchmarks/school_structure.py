@@ -5,10 +5,11 @@ Protocol (the one of ``skmtl compare``, docs/cli.rst; results in docs/task_struc
 each of ``--repeats`` seeds, split the pupils of every school 75 / 25 at random (stratified on the
 school); choose each method's hyperparameters by ``--cv``-fold cross-validation on the training
 part only (folds stratified on the school, scored by the pooled explained variance); score on the
-test part by the explained variance over all test pupils pooled, ``1 - SSE / sum((y -
-mean(y))**2)``. The 27 features are standardised inside the pipeline, the target on the training
-part (a global affine map, so the score is the same as in exam points). Every method sees the same
-splits and folds, so the per-split differences to mean-regularised MTL are paired.
+test part by the explained variance over all test pupils pooled,
+``1 - SSE / sum((y - mean(y))**2)``. The 27 features are standardised inside the pipeline, the
+target on the training part (a global affine map, so the score is the same as in exam points).
+Every method sees the same splits and folds, so the per-split differences to mean-regularised
+MTL are paired.
 
 Grids (small, so that the script runs in minutes)::
 

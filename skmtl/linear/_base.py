@@ -11,11 +11,13 @@ import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation as V
 from ._datafits import _GRAM_MAX_ENTRIES, Logistic, Quadratic
+from ._design import set_task_weight
 from ._solvers import DualityGap, ProxGradNorm, fista, working_set
 
 
@@ -55,13 +57,26 @@ class _MultiTaskLinear(BaseEstimator):
         return solver
 
     # -- input ----------------------------------------------------------------------------------
-    def _prepare(self, X, y):
+    def _prepare(self, X, y, sample_weight=None):
         """Validate everything and build (design, targets, metadata). Sets no attribute except
-        those of ``validate_data`` (``n_features_in_``, ``feature_names_in_``)."""
+        those of ``validate_data`` (``n_features_in_``, ``feature_names_in_``).
+
+        Rows of zero ``sample_weight`` are dropped before anything else, so that a zero weight
+        is exactly a removed row."""
         Xf, task_labels = V.split_task_column(self, X, reset=True)
         Xf = V.check_X(self, Xf, reset=True)
         n = Xf.shape[0]
+        sw = V.check_sample_weight(sample_weight, n)
         meta = {"dtype": Xf.dtype}
+        if sw is not None and not np.all(sw > 0):
+            keep_rows = np.flatnonzero(sw > 0)
+            V.as_target_array(y, n)  # the length check first, on the full y
+            Xf = Xf[keep_rows]
+            y = _safe_indexing(y if hasattr(y, "iloc") else np.asarray(y), keep_rows)
+            if task_labels is not None:
+                task_labels = np.asarray(task_labels)[keep_rows]
+            sw = sw[keep_rows]
+            n = Xf.shape[0]
         if task_labels is not None:
             arr, single = V.as_target_array(y, n)
             if not single and arr.shape[1] != 1:
@@ -94,7 +109,9 @@ class _MultiTaskLinear(BaseEstimator):
                     )
                 widths = [1] * len(tasks)
                 Xk, idx, targets = Xf[keep], index[keep], Y[keep, 0]
-            design, order = V.long_design(Xk, idx, len(tasks), widths)
+            design, order = V.long_design(
+                Xk, idx, len(tasks), widths, sample_weight=None if sw is None else sw[keep]
+            )
             target_arr = targets[order][:, None]
         else:
             arr, single = V.as_target_array(y, n)
@@ -107,7 +124,7 @@ class _MultiTaskLinear(BaseEstimator):
                 classes, codes, obs = V.classification_targets(cols, None if single else names)
                 widths = [1 if c.size == 2 else c.size for c in classes]
                 observed = np.column_stack(obs)
-                design = V.wide_design(Xf, widths, observed)
+                design = V.wide_design(Xf, widths, observed, sample_weight=sw)
                 target_arr = np.zeros(design.output_shape)
                 for t, s in enumerate(design.out_slices):
                     target_arr[:, s.start] = np.maximum(codes[t], 0)
@@ -115,13 +132,18 @@ class _MultiTaskLinear(BaseEstimator):
             else:
                 Y, observed = V.regression_targets(arr, None if single else names)
                 widths = [1] * Y.shape[1]
-                design = V.wide_design(Xf, widths, observed)
+                design = V.wide_design(Xf, widths, observed, sample_weight=sw)
                 target_arr = np.where(observed, Y, 0.0)
-        meta.update(widths=widths, n_tasks=len(widths))
+        task_weight = V.resolve_task_weights(
+            getattr(self, "task_weights", None), meta["tasks"], design.task_totals,
+            layout=meta["layout"],
+        )
+        set_task_weight(design, task_weight)
+        meta.update(widths=widths, n_tasks=len(widths), task_weights=task_weight)
         return design, target_arr, meta
 
     # -- fit -------------------------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
         Parameters
@@ -131,6 +153,12 @@ class _MultiTaskLinear(BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets: 1-D for one task (or the long layout), 2-D for one column per task (wide
             layout). Missing labels (NaN, None) are left out of that task's loss.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. Each task's mean loss becomes a weighted mean
+            (``sum_i s_i loss_i / sum_i s_i`` over its labelled rows, intercepts centred with
+            weighted means): an integer weight equals repeating the row, a zero weight equals
+            removing it. Weights constant within a task cancel; use ``task_weights`` to make
+            tasks count differently.
 
         Returns
         -------
@@ -138,14 +166,14 @@ class _MultiTaskLinear(BaseEstimator):
             Fitted estimator.
         """
         self._validate_params()
-        design, targets, meta = self._prepare(X, y)
+        design, targets, meta = self._prepare(X, y, sample_weight)
         widths = meta["widths"]
         penalty = self._penalty(meta["n_tasks"], widths)
         if self._is_classifier:
             datafit = Logistic(design, targets, fit_intercept=self.fit_intercept)
         else:
             quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
-            datafit = quad.to_gram() if _use_gram(quad) else quad
+            datafit = quad.to_gram() if _use_gram(quad) else quad.unweighted_equivalent()
         W0, b0 = self._initial(design, meta)
         if self._is_classifier:
             b0 = datafit.to_centered(W0, b0)
@@ -224,6 +252,10 @@ class _MultiTaskLinear(BaseEstimator):
         self.n_iter_ = int(n_iter)
         self.tasks_ = meta["tasks"]
         self.n_tasks_ = meta["n_tasks"]
+        if "task_weights" in self.get_params(deep=False) and "task_weights" in meta:
+            self.task_weights_ = dict(
+                zip(V.plain_list(meta["tasks"]), meta["task_weights"].tolist())
+            )
         self._layout_ = layout
         self._widths_ = list(meta["widths"])
         if rule_name == "duality gap":

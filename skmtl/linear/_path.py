@@ -17,14 +17,14 @@ def alpha_grid(alpha_max, *, eps=1e-3, n_alphas=100):
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
 
 
-def prepare_least_squares(estimator, X, y):
+def prepare_least_squares(estimator, X, y, sample_weight=None):
     """Validate once and build the least-squares datafit (Gram form when cheaper).
 
     Returns ``(quad, datafit, meta)``; ``quad`` gives intercepts, ``datafit`` is what solvers use.
     """
-    design, targets, meta = estimator._prepare(X, y)
+    design, targets, meta = estimator._prepare(X, y, sample_weight)
     quad = Quadratic(design, targets, fit_intercept=estimator.fit_intercept)
-    datafit = quad.to_gram() if _use_gram(quad) else quad
+    datafit = quad.to_gram() if _use_gram(quad) else quad.unweighted_equivalent()
     return quad, datafit, meta
 
 

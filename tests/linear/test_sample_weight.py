@@ -191,12 +191,17 @@ def test_metadata_routing_through_pipeline_and_grid_search():
     X, Y = _data(n=60)
     sw = np.random.default_rng(6).integers(0, 3, size=len(X)).astype(float)
     with sklearn.config_context(enable_metadata_routing=True):
-        est = SparseRegressor(**TIGHT).set_fit_request(sample_weight=True)
+        est = (
+            SparseRegressor(**TIGHT)
+            .set_fit_request(sample_weight=True)
+            .set_score_request(sample_weight=True)
+        )
         scaler = StandardScaler().set_fit_request(sample_weight=False)
         pipe = make_pipeline(scaler, est)
         search = GridSearchCV(pipe, {"sparseregressor__alpha": [0.01, 0.1]}, cv=KFold(3))
         search.fit(X, Y, sample_weight=sw)
         alpha = search.best_params_["sparseregressor__alpha"]
+        assert np.isfinite(search.cv_results_["mean_test_score"]).all()
         pipe.fit(X, Y, sample_weight=sw)
         # the weights reached the estimator: zero-weight rows are ignored
         keep = sw > 0

@@ -7,11 +7,20 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
   their mean (Evgeniou & Pontil 2004);
 - :class:`LowRankRegressor`, :class:`LowRankClassifier`: trace-norm penalty (shared subspace);
 - :class:`SparseRegressor`, :class:`SparseClassifier`: L2,1 penalty (joint feature selection);
-- :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`: ``alpha`` by cross-validation along a
-  warm-started regularisation path.
+- :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`, :class:`SparseClassifierCV`,
+  :class:`LowRankClassifierCV`: ``alpha`` by cross-validation along a warm-started path;
+  :class:`MeanRegularizedRegressorCV`, :class:`MeanRegularizedClassifierCV`: ``alpha`` and
+  ``coupling`` by cross-validation.
 """
 
-from ._cv import LowRankRegressorCV, SparseRegressorCV
+from ._cv import (
+    LowRankClassifierCV,
+    LowRankRegressorCV,
+    MeanRegularizedClassifierCV,
+    MeanRegularizedRegressorCV,
+    SparseClassifierCV,
+    SparseRegressorCV,
+)
 from ._estimators import (
     LowRankClassifier,
     LowRankRegressor,
@@ -23,11 +32,15 @@ from ._estimators import (
 
 __all__ = [
     "LowRankClassifier",
+    "LowRankClassifierCV",
     "LowRankRegressor",
     "LowRankRegressorCV",
     "MeanRegularizedClassifier",
+    "MeanRegularizedClassifierCV",
     "MeanRegularizedRegressor",
+    "MeanRegularizedRegressorCV",
     "SparseClassifier",
+    "SparseClassifierCV",
     "SparseRegressor",
     "SparseRegressorCV",
 ]

@@ -169,11 +169,7 @@ class _MultiTaskLinear(BaseEstimator):
         design, targets, meta = self._prepare(X, y, sample_weight)
         widths = meta["widths"]
         penalty = self._penalty(meta["n_tasks"], widths)
-        if self._is_classifier:
-            datafit = Logistic(design, targets, fit_intercept=self.fit_intercept)
-        else:
-            quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
-            datafit = quad.to_gram() if _use_gram(quad) else quad.unweighted_equivalent()
+        datafit, to_intercept = self._build_datafit(design, targets)
         W0, b0 = self._initial(design, meta)
         if self._is_classifier:
             b0 = datafit.to_centered(W0, b0)
@@ -186,9 +182,18 @@ class _MultiTaskLinear(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        b = datafit.intercept(W, b) if self._is_classifier else quad.intercept(W)
-        self._set_fitted(W, b, meta, n_iter, crit, rule_name)
+        self._set_fitted(W, to_intercept(W, b), meta, n_iter, crit, rule_name, penalty=penalty)
         return self
+
+    def _build_datafit(self, design, targets):
+        """The datafit the solvers use and ``to_intercept(W, b)``, the model's intercepts from a
+        solution (least squares eliminates the intercept; logistic solves it, centred)."""
+        if self._is_classifier:
+            datafit = Logistic(design, targets, fit_intercept=self.fit_intercept)
+            return datafit, datafit.intercept
+        quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
+        datafit = quad.to_gram() if _use_gram(quad) else quad.unweighted_equivalent()
+        return datafit, lambda W, b=None: quad.intercept(W)
 
     def _initial(self, design, meta):
         p, M = design.n_features, design.n_outputs
@@ -240,7 +245,7 @@ class _MultiTaskLinear(BaseEstimator):
             )
         return W, b, n_iter, crit, ok, rule_name
 
-    def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
+    def _set_fitted(self, W, b, meta, n_iter, crit, rule_name, penalty=None):
         dtype = meta["dtype"]
         layout = meta["layout"]
         coef = W.T.astype(dtype)
@@ -258,6 +263,7 @@ class _MultiTaskLinear(BaseEstimator):
             )
         self._layout_ = layout
         self._widths_ = list(meta["widths"])
+        self._fit_penalty_ = penalty  # for the population model of new tasks
         if rule_name == "duality gap":
             self.dual_gap_ = float(crit)
         elif hasattr(self, "dual_gap_"):
@@ -288,14 +294,64 @@ class _MultiTaskLinear(BaseEstimator):
         W = coef.T
         if self._layout_ != "long":
             return np.asarray(Xf @ W) + intercept[None, :], None
+        unknown_task = getattr(self, "unknown_task", "error")
         _, index = V.encode_tasks(
-            task_labels, known=np.asarray(self.tasks_), column=self.task_column
+            task_labels, known=np.asarray(self.tasks_), column=self.task_column,
+            allow_unknown=unknown_task == "mean",
         )
-        design, order = V.long_design(Xf, index, len(self.tasks_), self._widths_)
-        Z = design.add_intercept(design.forward(W), intercept)
-        out = np.empty_like(Z)
-        out[order] = Z
+        new = index < 0
+        if not new.any():
+            design, order = V.long_design(Xf, index, len(self.tasks_), self._widths_)
+            Z = design.add_intercept(design.forward(W), intercept)
+            out = np.empty_like(Z)
+            out[order] = Z
+            return out, index
+        Wp, bp = self._population_model()
+        out = np.zeros((Xf.shape[0], max(max(self._widths_), Wp.shape[1])))
+        out[new, : Wp.shape[1]] = np.asarray(Xf[new] @ Wp) + bp[None, :]
+        seen = np.flatnonzero(~new)
+        if seen.size:
+            design, order = V.long_design(Xf[seen], index[seen], len(self.tasks_), self._widths_)
+            Z = design.add_intercept(design.forward(W), intercept)
+            out[seen[order], : Z.shape[1]] = Z
         return out, index
+
+    # -- new tasks -------------------------------------------------------------------------------
+    def _population_model(self):
+        """Coefficients ``(n_features, k)`` and intercepts ``(k,)`` of the model used for a task
+        not seen in fit (``unknown_task="mean"``).
+
+        The default is the average task model: the mean over tasks of the coefficient blocks and
+        of the intercepts. A penalty with a ``population_coef(W, n_tasks, width)`` method (the
+        mean-regularised one: the shared vector of its hierarchical form) replaces the mean of
+        the coefficients; a family can also override this method."""
+        widths = list(self._widths_)
+        names = np.asarray(self.tasks_)
+        if len(set(widths)) > 1:
+            raise ValueError(
+                "unknown_task='mean' averages the task models, which needs every task to have "
+                f"the same number of outputs; got widths {widths} (a task with K > 2 classes has "
+                "K, a binary task 1)."
+            )
+        if self._is_classifier:
+            ref = self.task_classes_[0]
+            for t, cls in enumerate(self.task_classes_[1:], start=1):
+                if cls.shape != ref.shape or not np.array_equal(cls, ref):
+                    raise ValueError(
+                        "unknown_task='mean' needs every task to have the same classes, but "
+                        f"{V.task_label(names, 0)} has {V.plain_list(ref)} and "
+                        f"{V.task_label(names, t)} has {V.plain_list(cls)}; a new task's labels "
+                        "would be undefined."
+                    )
+        k, T = widths[0], len(widths)
+        coef = np.atleast_2d(np.asarray(self.coef_, dtype=float)).T  # (p, T * k)
+        intercept = np.atleast_1d(np.asarray(self.intercept_, dtype=float))
+        penalty = getattr(self, "_fit_penalty_", None)
+        if penalty is not None and hasattr(penalty, "population_coef"):
+            Wp = penalty.population_coef(coef, T, k)
+        else:
+            Wp = coef.reshape(coef.shape[0], T, k).mean(axis=1)
+        return Wp, intercept.reshape(T, k).mean(axis=0)
 
     def _more_tags(self):  # pragma: no cover - old scikit-learn
         return {"multioutput": True}
@@ -381,7 +437,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         if self._layout_ == "single":
             return Z[:, 0] if Z.shape[1] == 1 else Z
         if self._layout_ == "long":
-            widths = np.asarray(self._widths_)[index]
+            widths = np.append(self._widths_, self._widths_[0])[index]  # -1: a new task
             Z = np.where(np.arange(Z.shape[1])[None, :] < widths[:, None], Z, np.nan)
             return Z[:, 0] if Z.shape[1] == 1 else Z
         return Z
@@ -405,11 +461,12 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
     def _long_proba(self, X):
         Z, index = self._outputs(X)
         out = np.zeros((Z.shape[0], len(self.classes_)))
-        for t, cls in enumerate(self.task_classes_):
-            rows = index == t
+        # index -1: a task not seen in fit (unknown_task="mean"), with the classes of task 0
+        for t, cls in enumerate(list(self.task_classes_) + [self.task_classes_[0]]):
+            rows = index == (t if t < len(self.task_classes_) else -1)
             if not rows.any():
                 continue
-            z = Z[rows, : self._widths_[t]]
+            z = Z[rows, : self._widths_[t if t < len(self._widths_) else 0]]
             if z.shape[1] == 1:
                 p1 = expit(z[:, 0])
                 p = np.column_stack([1.0 - p1, p1])

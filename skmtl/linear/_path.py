@@ -74,10 +74,11 @@ def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
     return alphas, coefs, intercepts, gaps, n_iters, meta
 
 
-def set_solution(estimator, W, b, meta, n_iter=0, crit=0.0, rule_name="duality gap"):
-    """Give ``estimator`` the fitted state of solution ``(W, b)`` of a path (to predict with)."""
+def set_solution(estimator, W, b, meta, n_iter=0, crit=0.0, rule_name="duality gap", penalty=None):
+    """Give ``estimator`` the fitted state of solution ``(W, b)`` of a path (to predict with);
+    ``penalty``, the penalty it solves, defines the population model of new tasks."""
     estimator.n_features_in_ = meta["n_features_in_"]
     if meta.get("feature_names_in_") is not None:
         estimator.feature_names_in_ = meta["feature_names_in_"]
-    estimator._set_fitted(W, b, meta, n_iter, crit, rule_name)
+    estimator._set_fitted(W, b, meta, n_iter, crit, rule_name, penalty=penalty)
     return estimator

@@ -146,8 +146,9 @@ def _non_numeric_message(X, feature_names):
 _TOO_LARGE = 1e100
 
 
-def encode_tasks(labels, known=None, column=None):
-    """Task labels -> (unique labels, index per row). With ``known``, unseen labels raise."""
+def encode_tasks(labels, known=None, column=None, *, allow_unknown=False):
+    """Task labels -> (unique labels, index per row). With ``known``, unseen labels raise, or get
+    index -1 with ``allow_unknown``."""
     labels = np.asarray(labels)
     where = f" in task column {column!r}" if column is not None else ""
     miss = is_missing(labels)
@@ -166,11 +167,15 @@ def encode_tasks(labels, known=None, column=None):
         index = np.fromiter((lookup.get(v, -1) for v in labels.tolist()), dtype=np.intp)
     except TypeError as exc:
         raise TypeError(f"Task labels{where} must be hashable: {exc}") from None
-    if (index < 0).any():
-        unseen = sorted({str(v) for v, i in zip(labels.tolist(), index) if i < 0})
+    if (index < 0).any() and not allow_unknown:
+        unseen = sorted({_label(v) for v, i in zip(labels.tolist(), index) if i < 0}, key=str)
         raise ValueError(
             f"Task label(s) {unseen[:10]}{where} were not seen in fit; known tasks: "
-            f"{[str(k) for k in known.tolist()[:10]]}{'...' if len(known) > 10 else ''}."
+            f"{[_label(k) for k in known.tolist()[:10]]}{'...' if len(known) > 10 else ''}. "
+            "The model has no coefficients for a new task. In cross-validation, split with "
+            "skmtl.model_selection.TaskStratifiedKFold(task_column=...) so that every task is in "
+            "every training fold (a plain KFold leaves small tasks out); to predict new tasks "
+            "with the population model, set unknown_task='mean'."
         )
     return known, index
 
@@ -277,6 +282,12 @@ def regression_targets(arr, names):
             "(all its targets are NaN or missing)."
         )
     return Y, observed
+
+
+def _label(v):
+    """A task label for messages: a Python scalar, integral floats as ints."""
+    v = _plain(v)
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def plain_list(values):

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _validation as V
 from ._datafits import _GRAM_MAX_ENTRIES, Logistic, Quadratic
 from ._design import set_task_weight
+from ._penalties import DUALITY_GAP, WORKING_SET, has_capability
 from ._solvers import DualityGap, ProxGradNorm, fista, working_set
 
 
@@ -53,7 +54,7 @@ class _MultiTaskLinear(BaseEstimator):
     def _solver_name(self, penalty):
         solver = getattr(self, "solver", "fista")
         if solver == "auto":
-            return "working_set" if penalty.separable else "fista"
+            return "working_set" if has_capability(penalty, WORKING_SET) else "fista"
         return solver
 
     # -- input ----------------------------------------------------------------------------------
@@ -206,7 +207,7 @@ class _MultiTaskLinear(BaseEstimator):
         return W0, b0
 
     def _rule(self, datafit, penalty, threshold):
-        if not self._is_classifier and hasattr(penalty, "dual_norm"):
+        if not self._is_classifier and has_capability(penalty, DUALITY_GAP):
             return DualityGap(datafit, penalty, threshold)
         return ProxGradNorm(datafit, penalty, threshold)
 
@@ -214,7 +215,7 @@ class _MultiTaskLinear(BaseEstimator):
         """``tol`` made absolute: relative to ``sum_t ||y_t - mean||^2 / n_t`` for a duality gap
         (scikit-learn's convention for MultiTaskLasso), relative to the norm of the gradient at
         zero for the proximal-gradient criterion."""
-        if not self._is_classifier and hasattr(penalty, "dual_norm"):
+        if not self._is_classifier and has_capability(penalty, DUALITY_GAP):
             scale = float(np.sum(datafit.a))
         else:
             M = datafit.design.n_outputs if hasattr(datafit, "design") else datafit.q.shape[1]

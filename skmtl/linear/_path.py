@@ -61,8 +61,8 @@ def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
     intercepts = np.empty((len(alphas), M))
     gaps, n_iters = np.empty(len(alphas)), np.empty(len(alphas), dtype=int)
     for k, alpha in enumerate(alphas):
-        # the same norm penalty at this alpha; every other solver setting is the template's
-        penalty = type(penalty0)(alpha)
+        # the same penalty at this alpha: every other parameter (and solver setting) is kept
+        penalty = penalty0.with_alpha(alpha)
         W, b, n_iter, crit, _, _ = est._solve(datafit, penalty, W, b)
         coefs[k], intercepts[k] = W, quad.intercept(W)
         gaps[k], n_iters[k] = crit, n_iter

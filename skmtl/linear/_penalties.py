@@ -8,18 +8,74 @@ Each penalty is a small object with
   dual feasible set is ``dual_norm(V) <= 1``; used for duality gaps and ``alpha_max``;
 - ``subdiff_distance(W, V)`` (norm penalties): the distance of ``V`` to the subdifferential of
   ``P`` at ``W``, the optimality certificate ``-grad f(W) in dP(W)``;
-- ``separable``: whether ``P`` is a sum over features (rows of ``W``), which working sets need.
+- ``capabilities``: what the solvers, the stopping rules and the path may do with it (below);
+- ``with_alpha(alpha)``: the same penalty at another ``alpha``, every other parameter kept.
+
+Solvers and the path dispatch on ``capabilities`` (a class attribute, a ``frozenset`` of names;
+an instance may narrow it, as :class:`MeanRegularized` does at ``coupling=inf``), never on class
+names:
+
+``"working_set"``
+    ``P`` is a sum over features (rows of ``W``) and has ``subdiff_distance(W, V)`` (one distance
+    per row): working sets apply.
+``"bcd_l21"``
+    ``P = alpha * sum_j ||W[j]||``, the row-wise group soft-threshold that the block coordinate
+    descent of :mod:`._solvers._bcd` implements.
+``"duality_gap"``
+    A norm penalty with ``dual_norm(V)`` (the dual norm over ``alpha``) and
+    ``alpha_max(grad0)``: least squares stops on the duality gap, the path starts at
+    ``alpha_max``.
+``"smooth"``
+    ``P`` is C^1 with ``value_grad(W) -> (value, grad)`` and ``strong_convexity`` (a float,
+    ``P - strong_convexity/2 ||W||^2`` convex).
+
+``separable`` is kept as an alias of ``"working_set" in capabilities``.
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
+WORKING_SET = "working_set"
+BCD_L21 = "bcd_l21"
+DUALITY_GAP = "duality_gap"
+SMOOTH = "smooth"
+CAPABILITIES = frozenset({WORKING_SET, BCD_L21, DUALITY_GAP, SMOOTH})
 
-class L21:
+
+def has_capability(penalty, name: str) -> bool:
+    """Whether ``penalty`` declares ``name`` (one of :data:`CAPABILITIES`)."""
+    return name in getattr(penalty, "capabilities", frozenset())
+
+
+class Penalty:
+    """Optional base class of the penalties: the capability alias and a default ``with_alpha``.
+
+    ``with_alpha`` copies the penalty and sets ``alpha``; a penalty that precomputes anything
+    from ``alpha`` overrides it. A penalty need not inherit from this class: solvers only read
+    ``capabilities`` and the methods those capabilities promise.
+    """
+
+    capabilities: frozenset = frozenset()
+    alpha: float
+
+    @property
+    def separable(self) -> bool:
+        """Alias of ``"working_set" in capabilities`` (older code reads it)."""
+        return WORKING_SET in self.capabilities
+
+    def with_alpha(self, alpha):
+        new = copy.copy(self)
+        new.alpha = float(alpha)
+        return new
+
+
+class L21(Penalty):
     """``P(W) = alpha * sum_j ||W[j, :]||_2``: rows (features) are selected jointly by all tasks."""
 
-    separable = True
+    capabilities = frozenset({WORKING_SET, BCD_L21, DUALITY_GAP})
 
     def __init__(self, alpha):
         self.alpha = float(alpha)
@@ -55,10 +111,10 @@ class L21:
         return dist
 
 
-class TraceNorm:
+class TraceNorm(Penalty):
     """``P(W) = alpha * ||W||_*``, the sum of singular values: favours low-rank ``W``."""
 
-    separable = False
+    capabilities = frozenset({DUALITY_GAP})
 
     def __init__(self, alpha):
         self.alpha = float(alpha)
@@ -101,21 +157,35 @@ class TraceNorm:
         return float(np.sqrt(np.sum(rest * rest) + np.sum(excess * excess)))
 
 
-class MeanRegularized:
+class MeanRegularized(Penalty):
     """``P(W) = alpha/2 sum_t ||w_t||^2 + coupling/2 sum_t ||w_t - w_bar||^2`` (Evgeniou & Pontil,
     2004), with ``w_t`` the coefficient block of task ``t`` and ``w_bar`` their mean.
 
     ``coupling = inf`` constrains all tasks to one coefficient block. Blocks are the ``width``
-    consecutive output columns of each task (1 for regression and binary tasks).
+    consecutive output columns of each task (1 for regression and binary tasks). Smooth and
+    ``alpha``-strongly convex for a finite ``coupling``; at ``coupling = inf`` it is a constraint
+    (no capability).
     """
 
-    separable = False
+    capabilities = frozenset({SMOOTH})
 
     def __init__(self, alpha, coupling, n_tasks, width=1):
         self.alpha = float(alpha)
         self.coupling = float(coupling)
         self.n_tasks = int(n_tasks)
         self.width = int(width)
+        if np.isinf(self.coupling):
+            self.capabilities = frozenset()
+
+    @property
+    def strong_convexity(self) -> float:
+        return self.alpha
+
+    def value_grad(self, W):
+        mean, dev = self._split(W)
+        value = 0.5 * (self.alpha * float(np.sum(W * W)) + self.coupling * float(np.sum(dev * dev)))
+        grad = self.alpha * W + self.coupling * dev.reshape(W.shape)
+        return value, grad
 
     def population_coef(self, W, n_tasks, width):
         """The shared block ``w_0`` of the equivalent hierarchical model, the coefficients of a

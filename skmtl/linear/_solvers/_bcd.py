@@ -231,9 +231,9 @@ def _extrapolate(ls, W, hist, alpha):
 
 # -- the full problem and the outer loop ---------------------------------------------------------
 def supports_bcd(datafit, penalty):
-    """Whether :func:`bcd_working_set` applies: L2,1-type penalty, least squares, one design."""
-    if not (getattr(penalty, "separable", False) and hasattr(penalty, "dual_norm")
-            and hasattr(penalty, "alpha") and type(penalty).__name__ == "L21"):
+    """Whether :func:`bcd_working_set` applies: a penalty declaring ``"bcd_l21"`` (row-wise
+    group soft-threshold), least squares, one design."""
+    if "bcd_l21" not in getattr(penalty, "capabilities", ()):
         return False
     if hasattr(datafit, "Q"):
         return bool(datafit.shared)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._bcd import bcd_working_set, supports_bcd
-from ._criteria import DualityGap
+from ._criteria import DualityGap, ProxGradNorm
 from ._fista import fista
 
 
@@ -35,8 +35,12 @@ def working_set(datafit, penalty, W, b, *, rule, make_rule, max_iter: int, L: fl
     ``rule`` certifies the full problem; ``make_rule(sub_datafit, threshold)`` builds the rule of a
     restricted problem. ``max_iter`` bounds the total number of inner iterations.
     """
-    if not penalty.separable:
-        raise ValueError("working sets need a penalty that is separable over features")
+    if "working_set" not in getattr(penalty, "capabilities", ()):
+        raise ValueError(
+            "working sets need a penalty that declares the 'working_set' capability (separable "
+            f"over features); {type(penalty).__name__} declares "
+            f"{sorted(getattr(penalty, 'capabilities', ()))}"
+        )
     if isinstance(rule, DualityGap) and supports_bcd(datafit, penalty):
         # L2,1 least squares with one design: the specialised solver (block coordinate descent)
         W, n_iter, gap, ok = bcd_working_set(datafit, penalty, W, threshold=rule.threshold,
@@ -50,7 +54,7 @@ def working_set(datafit, penalty, W, b, *, rule, make_rule, max_iter: int, L: fl
     crit = prev_crit = np.inf
     for _ in range(max_outer):
         Z = datafit.linear(W, b)
-        if L is None and rule.__class__.__name__ == "ProxGradNorm":
+        if L is None and isinstance(rule, ProxGradNorm):
             L = datafit.lipschitz()
         crit = rule(W, b, Z, L)
         if crit <= rule.threshold:

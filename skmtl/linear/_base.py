@@ -43,6 +43,8 @@ class _MultiTaskLinear(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "task_weights": [None, StrOptions({"n_samples"}), dict, "array-like"],
+        "unknown_task": [StrOptions({"error", "mean"})],
     }
     _is_classifier = False
     _allows_working_set = False

@@ -255,7 +255,8 @@ def test_task_weights_n_samples_is_summed_loss():
     y = X @ rng.normal(size=4) + 0.1 * rng.normal(size=len(X))
     Xl = np.column_stack([task, X])
     est = MeanRegularizedRegressor(
-        alpha=0.1, coupling=np.inf, task_weights="n_samples", fit_intercept=False, **TIGHT
+        alpha=0.1, coupling=np.inf, task_weights="n_samples", fit_intercept=False, task_column=0,
+        **TIGHT,
     ).fit(Xl, y)
     # coupling=inf: one shared vector; summed loss (T/N) sum_i r_i^2 / 2 + alpha/2 * T ||w||^2
     N, T = len(y), 3

@@ -47,7 +47,8 @@ def test_unseen_task_error_names_task_and_splitter(est):
     est = est.set_params(task_column=0).fit(X, y)
     X_new = X[:3].copy()
     X_new[:, 0] = 99
-    with pytest.raises(ValueError, match=r"\[99\] in task column 0 were not seen in fit.*TaskStratifiedKFold"):
+    msg = r"\[99\] in task column 0 were not seen in fit.*TaskStratifiedKFold"
+    with pytest.raises(ValueError, match=msg):
         est.predict(X_new)
 
 
@@ -135,8 +136,8 @@ def test_classifiers_predict_new_task(est):
 def test_classifier_new_task_needs_shared_label_sets():
     X, y = _long(classification=True)
     task = X[:, 0]
-    y = y.astype(object)
-    y[task == 1] = np.where(y[task == 1] == 1, "b", "c")
+    y = y.astype(str).astype(object)
+    y[task == 1] = np.where(y[task == 1] == "1", "b", "c")
     est = SparseClassifier(alpha=0.01, task_column=0, unknown_task="mean").fit(X, y)
     X_new = X[:2].copy()
     X_new[:, 0] = 7

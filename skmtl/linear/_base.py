@@ -518,7 +518,11 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         check_is_fitted(self)
         y_pred = self.predict(X)
         if self._layout_ in ("single", "long"):
-            return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
+            y_true = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+            if y_true.dtype == object or y_pred.dtype == object:
+                # object labels (e.g. integers stored as objects) -> their natural dtype
+                y_true, y_pred = np.asarray(y_true.tolist()), np.asarray(y_pred.tolist())
+            return float(accuracy_score(y_true, y_pred, sample_weight=sample_weight))
         y_true = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
         scores = []
         for t in range(y_true.shape[1]):

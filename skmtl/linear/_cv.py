@@ -286,6 +286,7 @@ class _CVMixin:
             raise ValueError(
                 "No candidate could be scored on every fold"
                 + (f"; the first error: {errors[0]}" if errors else ".")
+                + " In the long layout, split with skmtl.model_selection.TaskStratifiedKFold."
             )
         if bad.any():
             n_bad_folds = int(np.isnan(scores).any(axis=(1, 2)).sum())

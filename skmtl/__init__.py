@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from .linear import (
     LowRankClassifier,
+    LowRankClassifierCV,
     LowRankRegressor,
     LowRankRegressorCV,
     MeanRegularizedClassifier,
+    MeanRegularizedClassifierCV,
     MeanRegularizedRegressor,
+    MeanRegularizedRegressorCV,
     SparseClassifier,
+    SparseClassifierCV,
     SparseRegressor,
     SparseRegressorCV,
 )
@@ -27,12 +31,16 @@ _LAZY = {"MultiTaskEstimator": "skmtl.neural"}
 
 __all__ = [
     "LowRankClassifier",
+    "LowRankClassifierCV",
     "LowRankRegressor",
     "LowRankRegressorCV",
     "MeanRegularizedClassifier",
+    "MeanRegularizedClassifierCV",
     "MeanRegularizedRegressor",
+    "MeanRegularizedRegressorCV",
     "MultiTaskEstimator",
     "SparseClassifier",
+    "SparseClassifierCV",
     "SparseRegressor",
     "SparseRegressorCV",
 ]

@@ -4,11 +4,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl.linear import (
     LowRankClassifier,
+    LowRankClassifierCV,
     LowRankRegressor,
     LowRankRegressorCV,
     MeanRegularizedClassifier,
+    MeanRegularizedClassifierCV,
     MeanRegularizedRegressor,
+    MeanRegularizedRegressorCV,
     SparseClassifier,
+    SparseClassifierCV,
     SparseRegressor,
     SparseRegressorCV,
 )
@@ -20,8 +24,13 @@ ESTIMATORS = [
     LowRankClassifier(alpha=0.01),
     SparseRegressor(alpha=0.1),
     SparseClassifier(alpha=0.01),
-    SparseRegressorCV(n_alphas=5, cv=3),
-    LowRankRegressorCV(n_alphas=5, cv=3),
+    # a tight tol: check_sample_weight_equivalence compares weighted and repeated fits to 1e-7
+    SparseRegressorCV(alphas=5, cv=3, tol=1e-10),
+    LowRankRegressorCV(alphas=5, cv=3, tol=1e-10),
+    SparseClassifierCV(alphas=3, cv=3, tol=1e-10),
+    LowRankClassifierCV(alphas=3, cv=3, tol=1e-10),
+    MeanRegularizedRegressorCV(alphas=3, couplings=3, cv=3, tol=1e-10),
+    MeanRegularizedClassifierCV(alphas=3, couplings=3, cv=3, tol=1e-10),
 ]
 
 # With several tasks, ``classes_`` is a list with one array per task (the convention of
@@ -33,7 +42,14 @@ _MULTIOUTPUT_REASON = (
 )
 EXPECTED_FAILED = {
     name: {"check_classifier_multioutput": _MULTIOUTPUT_REASON}
-    for name in ("MeanRegularizedClassifier", "LowRankClassifier", "SparseClassifier")
+    for name in (
+        "MeanRegularizedClassifier",
+        "LowRankClassifier",
+        "SparseClassifier",
+        "MeanRegularizedClassifierCV",
+        "LowRankClassifierCV",
+        "SparseClassifierCV",
+    )
 }
 
 

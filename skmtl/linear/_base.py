@@ -257,7 +257,8 @@ class _MultiTaskLinear(BaseEstimator):
             coef, intercept = coef[0], intercept[0]
         self.coef_ = coef
         self.intercept_ = intercept
-        self.n_iter_ = int(n_iter)
+        # a solve that stops at its first check (e.g. W = 0 above alpha_max) still ran one
+        self.n_iter_ = max(int(n_iter), 1)
         self.tasks_ = meta["tasks"]
         self.n_tasks_ = meta["n_tasks"]
         if "task_weights" in self.get_params(deep=False) and "task_weights" in meta:

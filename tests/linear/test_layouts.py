@@ -92,7 +92,8 @@ def test_unknown_task_at_predict_is_a_clear_error():
     X, y, task = _long_problem(seed=2)
     est = SparseRegressor(alpha=0.05, task_column=0).fit(np.column_stack([task, X]), y)
     Xnew = np.column_stack([np.full(3, 17), X[:3]])
-    with pytest.raises(ValueError, match=r"Task label\(s\) \['17.0'\].*not seen in fit"):
+    msg = r"Task label\(s\) \[17\].*not seen in fit.*TaskStratifiedKFold"
+    with pytest.raises(ValueError, match=msg):
         est.predict(Xnew)
 
 

@@ -5,8 +5,8 @@ centring, Gram matrix); GridSearchCV re-validates and solves every candidate fro
 choose by the same score; the script prints the chosen hyper-parameters, the time of each and
 the ratio GridSearchCV / CV (above 1: the CV estimator is faster), measured in the same run.
 
-    python benchmarks/bench_cv.py            # default sizes
-    python benchmarks/bench_cv.py --quick    # smaller problems
+    python -m benchmarks.bench_cv            # default sizes, from the repository root
+    python -m benchmarks.bench_cv --quick    # smaller problems
 """
 
 from __future__ import annotations
@@ -78,14 +78,18 @@ def main():
     for CV, Base, clf, grid in cases:
         X, Y = data(n, p, T, clf)
         folds = list(KFold(5, shuffle=True, random_state=0).split(X))
-        t_cv, cv = timed(lambda: CV(cv=folds, tol=tol, **grid).fit(X, Y), args.repeat)
+        t_cv, cv = timed(
+            lambda CV=CV, X=X, Y=Y, folds=folds, grid=grid: CV(cv=folds, tol=tol, **grid).fit(X, Y),
+            args.repeat,
+        )
         param_grid = {"alpha": cv.alphas_}
         if hasattr(cv, "couplings_"):
             param_grid["coupling"] = cv.couplings_
         size = int(np.prod([len(v) for v in param_grid.values()]))
-        t_gs, gs = timed(
-            lambda: GridSearchCV(Base(tol=tol), param_grid, cv=folds).fit(X, Y), args.repeat
-        )
+        def search(Base=Base, X=X, Y=Y, folds=folds, param_grid=param_grid):
+            return GridSearchCV(Base(tol=tol), param_grid, cv=folds).fit(X, Y)
+
+        t_gs, gs = timed(search, args.repeat)
         means = gs.cv_results_["mean_test_score"]
         mine = means[[i for i, q in enumerate(gs.cv_results_["params"]) if q == cv.best_params_]]
         same = "yes" if abs(float(mine[0]) - gs.best_score_) <= 1e-4 else "NO"

@@ -102,7 +102,10 @@ class Quadratic:
         return -self.design.adjoint(self.S * self.Yc)
 
     def lipschitz(self):
-        return _power_lipschitz(self)
+        # computed once per datafit: a path solves the same datafit many times
+        if self.__dict__.get("_lipschitz") is None:
+            self._lipschitz = _power_lipschitz(self)
+        return self._lipschitz
 
     def null_value(self):
         return 0.5 * float(self.a.sum())
@@ -169,6 +172,7 @@ class Quadratic:
             return self.to_gram(features)
         new = Quadratic.__new__(Quadratic)
         new.__dict__.update(self.__dict__)
+        new._lipschitz = None
         new.design = self.design.restrict(features)
         new.x_mean = self.x_mean[:, features]
         return new
@@ -218,7 +222,9 @@ class QuadraticGram:
         return -self.q
 
     def lipschitz(self):
-        return float(np.max(np.linalg.eigvalsh(self.Q)[:, -1]))
+        if self.__dict__.get("_lipschitz") is None:
+            self._lipschitz = float(np.max(np.linalg.eigvalsh(self.Q)[:, -1]))
+        return self._lipschitz
 
     def null_value(self):
         return 0.5 * float(self.a.sum())
@@ -325,11 +331,14 @@ class Logistic:
     def lipschitz(self):
         # Hessian of the binary log-loss <= 1/4, of the softmax cross-entropy <= 1/2 (per logit)
         c = 0.25 if self.all_binary else 0.5
-        return c * _power_lipschitz(self, intercept=self.fit_intercept)
+        if self.__dict__.get("_lipschitz") is None:
+            self._lipschitz = c * _power_lipschitz(self, intercept=self.fit_intercept)
+        return self._lipschitz
 
     def restrict(self, features):
         new = Logistic.__new__(Logistic)
         new.__dict__.update(self.__dict__)
+        new._lipschitz = None
         new.design = self.design.restrict(features)
         if self.fit_intercept:
             new.x_mean = self.x_mean[:, features]

@@ -191,3 +191,29 @@ def test_nan_candidate_excluded_not_chosen():
 def test_cv_sample_weight_equivalence(est):
     # weights go to each fold's fit, to the held-out scores and to the refit
     check_sample_weight_equivalence_on_dense_data(type(est).__name__, est)
+
+
+@pytest.mark.parametrize("kind", ["reg_nan", "reg_single", "clf_multiclass", "clf_strings"])
+def test_fast_own_score_equals_score(kind):
+    from skmtl.linear._cv import _OwnScore
+
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(60, 4))
+    w = rng.uniform(0.5, 2.0, size=60)
+    if kind.startswith("reg"):
+        Y = X @ rng.normal(size=(4, 3)) + rng.normal(size=(60, 3))
+        if kind == "reg_nan":
+            Y[::5, 1] = np.nan
+        else:
+            Y = Y[:, 0]
+        est = SparseRegressor(alpha=0.05).fit(X[:40], Y[:40] if Y.ndim == 1 else Y[:40])
+    else:
+        Y = np.column_stack([np.digitize(X[:, 0] + 0.3 * k * X[:, 1], [-0.5, 0.5]) for k in (0, 1)])
+        if kind == "clf_strings":
+            Y = np.where(Y == 0, "a", np.where(Y == 1, "b", "c")).astype(object)
+            Y[3, 1] = None
+        est = SparseClassifier(alpha=0.01).fit(X[:40], Y[:40])
+    fast = _OwnScore.build(est, X[40:], Y[40:], w[40:])
+    W = np.atleast_2d(est.coef_).T
+    b = np.atleast_1d(est.intercept_)
+    assert fast(W, b) == pytest.approx(est.score(X[40:], Y[40:], sample_weight=w[40:]), abs=1e-12)

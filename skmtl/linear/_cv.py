@@ -166,6 +166,35 @@ class _OwnScore:
         return float(np.mean(scores))
 
 
+class _MeanRidgeClosedForm:
+    """Exact mean-regularised least squares on one shared Gram matrix, for every (alpha,
+    coupling) from one eigendecomposition ``Q = U diag(s) U'``: with ``W = wbar 1' + V`` the
+    problem splits into ``(Q + alpha) wbar = mean_t q_t`` and
+    ``(Q + alpha + coupling) v_t = q_t - mean_t q_t`` (coupling = inf: ``V = 0``)."""
+
+    @classmethod
+    def build(cls, datafit, penalty):
+        if type(penalty).__name__ != "MeanRegularized" or getattr(penalty, "width", 1) != 1:
+            return None
+        if not (hasattr(datafit, "Q") and getattr(datafit, "shared", False)):
+            return None
+        self = cls()
+        self.s, self.U = np.linalg.eigh(datafit.Q[0])
+        qbar = datafit.q.mean(axis=1)
+        self.m = self.U.T @ qbar
+        self.D = self.U.T @ (datafit.q - qbar[:, None])
+        return self
+
+    def __call__(self, alpha, coupling):
+        if alpha <= 0 or np.any(self.s + alpha <= 0):
+            return None
+        wbar = self.U @ (self.m / (self.s + alpha))
+        if np.isinf(coupling):
+            return np.repeat(wbar[:, None], self.D.shape[1], axis=1)
+        V = self.U @ (self.D / (self.s + alpha + coupling)[:, None])
+        return wbar[:, None] + V
+
+
 def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, record_mse):
     """Scores ``(n_rows, n_alphas)`` on the test rows (and their MSE when ``record_mse``); row
     ``i`` of the grid is a dict of the other hyper-parameters (``coupling``), each row a path
@@ -182,7 +211,7 @@ def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, rec
     X_test, y_test = _index(X, test), _index(y, test)
     kwargs = {} if sw is None else {"sample_weight": sw[test]}
     scoring_est = clone(template)
-    fast = None
+    fast = closed = None
     p, M = design.n_features, design.n_outputs
     scores = np.full((len(grid_rows), len(alphas)), np.nan)
     mse = np.full_like(scores, np.nan)
@@ -192,7 +221,13 @@ def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, rec
         for k, alpha in enumerate(alphas):
             est.set_params(alpha=alpha, **row)
             penalty = est._penalty(meta["n_tasks"], meta["widths"])
-            W, b, n_iter, crit, _, rule_name = est._solve(datafit, penalty, W, b)
+            if closed is None:
+                closed = _MeanRidgeClosedForm.build(datafit, penalty) or False
+            exact = closed(alpha, row["coupling"]) if closed else None
+            if exact is not None:
+                W, n_iter, crit, rule_name = exact, 1, 0.0, "prox-gradient norm"
+            else:
+                W, b, n_iter, crit, _, rule_name = est._solve(datafit, penalty, W, b)
             scoring_est.set_params(alpha=alpha, **row)
             set_solution(
                 scoring_est, W, to_intercept(W, b), meta, n_iter, crit, rule_name, penalty=penalty

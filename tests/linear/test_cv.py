@@ -217,3 +217,16 @@ def test_fast_own_score_equals_score(kind):
     W = np.atleast_2d(est.coef_).T
     b = np.atleast_1d(est.intercept_)
     assert fast(W, b) == pytest.approx(est.score(X[40:], Y[40:], sample_weight=w[40:]), abs=1e-12)
+
+
+@pytest.mark.parametrize("coupling", [0.0, 0.5, np.inf])
+def test_mean_ridge_closed_form_equals_solver(coupling):
+    from skmtl.linear._cv import _MeanRidgeClosedForm
+
+    X, Y = _wide()
+    est = MeanRegularizedRegressor(alpha=0.05, coupling=coupling, tol=1e-12, max_iter=100_000)
+    est.fit(X, Y)
+    design, targets, meta = est._prepare(X, Y)
+    datafit, _ = est._build_datafit(design, targets)
+    closed = _MeanRidgeClosedForm.build(datafit, est._penalty(meta["n_tasks"], meta["widths"]))
+    np.testing.assert_allclose(closed(0.05, coupling).T, est.coef_, rtol=1e-8, atol=1e-10)

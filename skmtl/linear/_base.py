@@ -33,11 +33,25 @@ def _use_gram(datafit):
     return gram_cost < data_cost
 
 
+DEFAULT_ALPHA_RATIO = 0.01
+"""``alpha=None`` means ``alpha_ = DEFAULT_ALPHA_RATIO * alpha_max`` for the norm penalties."""
+
+
+def _gradient_at_zero(datafit):
+    """Gradient of the data fit in ``W`` at ``W = 0`` (intercepts at zero: with centred
+    designs the gradient in ``W`` does not depend on them)."""
+    if hasattr(datafit, "grad_at_zero"):
+        return datafit.grad_at_zero()
+    p, M = datafit.design.n_features, datafit.design.n_outputs
+    W, b = np.zeros((p, M)), np.zeros(M)
+    return datafit.gradient(W, b, datafit.linear(W, b))[1]
+
+
 class _MultiTaskLinear(BaseEstimator):
     """Base class; subclasses set ``_penalty`` and the ``__init__`` parameters."""
 
     _parameter_constraints: dict = {
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left"), None],
         "fit_intercept": ["boolean"],
         "task_column": [None, numbers.Integral, str],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
@@ -173,6 +187,7 @@ class _MultiTaskLinear(BaseEstimator):
         widths = meta["widths"]
         penalty = self._penalty(meta["n_tasks"], widths)
         datafit, to_intercept = self._build_datafit(design, targets)
+        alpha, penalty = self._resolve_alpha(datafit, penalty, design)
         W0, b0 = self._initial(design, meta)
         if self._is_classifier:
             b0 = datafit.to_centered(W0, b0)
@@ -186,6 +201,7 @@ class _MultiTaskLinear(BaseEstimator):
                 stacklevel=2,
             )
         self._set_fitted(W, to_intercept(W, b), meta, n_iter, crit, rule_name, penalty=penalty)
+        self.alpha_ = alpha
         return self
 
     def _build_datafit(self, design, targets):
@@ -197,6 +213,29 @@ class _MultiTaskLinear(BaseEstimator):
         quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
         datafit = quad.to_gram() if _use_gram(quad) else quad.unweighted_equivalent()
         return datafit, lambda W, b=None: quad.intercept(W)
+
+    def _resolve_alpha(self, datafit, penalty, design):
+        """``(alpha_, penalty at alpha_)``: ``alpha`` itself when given, else the default rule
+        (:meth:`_default_alpha`); the constructor parameter is left as it is."""
+        if getattr(self, "alpha", None) is not None:
+            return float(penalty.alpha), penalty
+        alpha = float(self._default_alpha(datafit, penalty, design))
+        return alpha, penalty.with_alpha(alpha)
+
+    def _default_alpha(self, datafit, penalty, design):
+        """The rule for ``alpha=None``. A norm penalty (``"duality_gap"``: it has ``alpha_max``,
+        the smallest ``alpha`` giving ``W = 0``) gets ``DEFAULT_ALPHA_RATIO * alpha_max``, as
+        glmnet's path is relative to ``lambda_max``; any other penalty ``1 / n``, with ``n`` the
+        mean number of labelled samples per task: on the per-task mean loss that is
+        scikit-learn's ``Ridge(alpha=1)`` and ``LogisticRegression(C=1)`` for each task. A
+        family with another scale overrides this method."""
+        if has_capability(penalty, DUALITY_GAP):
+            alpha_max = penalty.alpha_max(_gradient_at_zero(datafit))
+            # alpha_max = 0 (e.g. constant targets): W = 0 for every alpha; as the path does
+            return DEFAULT_ALPHA_RATIO * alpha_max if alpha_max > 0 else np.finfo(float).resolution
+        # weighted counts (the counts when unweighted): integer weights act as repeated rows
+        counts = np.asarray(design.task_totals, dtype=float)
+        return 1.0 / max(float(counts.mean()), 1.0)
 
     def _initial(self, design, meta):
         p, M = design.n_features, design.n_outputs
@@ -246,6 +285,13 @@ class _MultiTaskLinear(BaseEstimator):
             W, b, n_iter, crit, ok = fista(
                 datafit, penalty, W0, b0, rule=rule, max_iter=self.max_iter
             )
+        if n_iter == 0:
+            # the starting point was certified before any step (e.g. W = 0 above alpha_max, or a
+            # warm start): take one proximal-gradient step, so that n_iter_ counts a real
+            # iteration as scikit-learn's solvers do; keep whichever point is better certified
+            W1, b1, n_iter, crit1, ok1 = fista(datafit, penalty, W, b, rule=rule, max_iter=1)
+            if ok1 and crit1 < crit:
+                W, b, crit, ok = W1, b1, crit1, ok1
         return W, b, n_iter, crit, ok, rule_name
 
     def _set_fitted(self, W, b, meta, n_iter, crit, rule_name, penalty=None):
@@ -257,8 +303,7 @@ class _MultiTaskLinear(BaseEstimator):
             coef, intercept = coef[0], intercept[0]
         self.coef_ = coef
         self.intercept_ = intercept
-        # a solve that stops at its first check (e.g. W = 0 above alpha_max) still ran one
-        self.n_iter_ = max(int(n_iter), 1)
+        self.n_iter_ = int(n_iter)
         self.tasks_ = meta["tasks"]
         self.n_tasks_ = meta["n_tasks"]
         if "task_weights" in self.get_params(deep=False) and "task_weights" in meta:

@@ -91,7 +91,8 @@ def _mse(estimator, X, y, sample_weight=None):
     w = np.ones(err.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
     obs = ~np.isnan(err)
     W = np.where(obs, w[:, None], 0.0)
-    return float(np.sum(np.where(obs, err, 0.0) * W) / np.sum(W))
+    total = float(np.sum(W))
+    return float(np.sum(np.where(obs, err, 0.0) * W)) / total if total > 0 else np.nan
 
 
 def _passthrough(estimator, X, y, **kwargs):
@@ -152,11 +153,15 @@ class _OwnScore:
                 z = Z[obs, s]
                 pred = (z[:, 0] > 0).astype(int) if z.shape[1] == 1 else np.argmax(z, axis=1)
                 w = self.w[obs]
+                if not obs.any():
+                    return np.nan
                 scores.append(float(np.sum(w * (pred == code)) / np.sum(w)))
             return float(np.mean(scores))
         for t in range(self.Y.shape[1]):
             obs = self.obs[:, t]
             y, z, w = self.Y[obs, t], Z[obs, t], self.w[obs]
+            if not obs.any():  # no held-out label of this task: this fold cannot score it
+                return np.nan
             num = float(np.sum(w * (y - z) ** 2))
             den = float(np.sum(w * (y - np.average(y, weights=w)) ** 2))
             if den == 0.0:

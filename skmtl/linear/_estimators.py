@@ -30,10 +30,7 @@ MeanRegularizedRegressor, MeanRegularizedClassifier = make_family(
     "MeanRegularized",
     penalty=MeanRegularized,
     build=_mean_penalty,
-    alpha=Param(
-        "alpha", 1.0, positional=True,
-        doc="Overall ridge (L2) strength, on every task's coefficients.",
-    ),
+    alpha="Overall ridge (L2) strength, on every task's coefficients.",
     params=[
         Param(
             "coupling",
@@ -104,14 +101,11 @@ array([[1, 1, 1],
 LowRankRegressor, LowRankClassifier = make_family(
     "LowRank",
     penalty=TraceNorm,
-    alpha=Param(
-        "alpha", 1.0, positional=True,
-        doc={
-            "regressor": """Strength of the trace-norm penalty; ``W = 0`` for ``alpha`` at or above
-``||X_c' Y_c / n||_2`` (spectral norm, no missing labels).""",
-            "classifier": "Strength of the trace-norm penalty.",
-        },
-    ),
+    alpha={
+        "regressor": """Strength of the trace-norm penalty; ``W = 0`` for ``alpha`` at or above
+``alpha_max = ||X_c' Y_c / n||_2`` (spectral norm, no missing labels).""",
+        "classifier": "Strength of the trace-norm penalty.",
+    },
     summary={
         "regressor": "Multi-task least squares with a trace-norm penalty: tasks share a "
         "low-dimensional subspace of coefficient vectors.",
@@ -162,14 +156,11 @@ J. Zhou, J. Chen and J. Ye. MALSAR: Multi-task learning via structural regulariz
 SparseRegressor, SparseClassifier = make_family(
     "Sparse",
     penalty=L21,
-    alpha=Param(
-        "alpha", 1.0, positional=True,
-        doc={
-            "regressor": """Strength of the L2,1 penalty; ``W = 0`` for ``alpha`` at or above
-``max_j ||(X_c' Y_c)_j|| / n``.""",
-            "classifier": "Strength of the L2,1 penalty.",
-        },
-    ),
+    alpha={
+        "regressor": """Strength of the L2,1 penalty; ``W = 0`` for ``alpha`` at or above
+``alpha_max = max_j ||(X_c' Y_c)_j|| / n``.""",
+        "classifier": "Strength of the L2,1 penalty.",
+    },
     params=[
         Param(
             "solver",

@@ -37,10 +37,14 @@ One module ``skmtl/linear/_<family>.py`` holds everything:
        )
 
    ``build(p, n_tasks, widths)`` gets ``p``, the estimator's parameters as attributes (with
-   ``p.alpha`` the number in use), the number of tasks and each task's output width (1 for
-   regression and binary tasks, ``K`` for ``K`` classes). Without ``build`` the penalty is
-   ``penalty(p.alpha)``. ``mixin=`` adds methods (a class, or one per kind in a dict), e.g. a
-   ``_set_fitted`` that also stores an auxiliary variable as a fitted attribute.
+   ``p.alpha`` a number: for ``alpha=None`` the penalty is built at 1 and moved to the
+   default ``alpha_`` with ``with_alpha`` in fit), the number of tasks and each task's output
+   width (1 for regression and binary tasks, ``K`` for ``K`` classes). Without ``build`` the
+   penalty is ``penalty(p.alpha)``. ``mixin=`` adds methods (a class, or one per kind in a
+   dict), e.g. a ``_set_fitted`` that also stores an auxiliary variable as a fitted
+   attribute, or a ``_default_alpha(datafit, penalty, design)`` for a family whose
+   ``alpha=None`` needs another rule than the capability-based one of
+   :class:`._base._MultiTaskLinear` (document it with ``alpha_default_doc=``).
 3. Export the two names in ``skmtl/linear/__init__.py`` (and ``skmtl/__init__.py``), add one
    line per class to ``tests/linear/_registry.py`` (the contract tests fail until you do), a
    test file and a docs entry.
@@ -60,7 +64,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from ._base import _ClassifierBase, _RegressorBase
+from ._base import DEFAULT_ALPHA_RATIO, _ClassifierBase, _RegressorBase
 from ._penalties import DUALITY_GAP
 
 KINDS = ("regressor", "classifier")
@@ -106,7 +110,24 @@ def _pick(value, kind):
     return value or ""
 
 
-ALPHA_DOC = "Strength of the penalty."
+_ALPHA_NORM = f"""``None`` (default): ``alpha_ = {DEFAULT_ALPHA_RATIO:g} * alpha_max``, with
+``alpha_max`` the smallest ``alpha`` giving ``W = 0`` on the training data (as glmnet's
+path is relative to ``lambda_max``)."""
+
+_ALPHA_SMOOTH = """``None`` (default): ``alpha_ = 1 / n``, with ``n`` the mean number of labelled
+samples per task: on the per-task mean loss, each task alone is then penalised as
+scikit-learn's ``Ridge(alpha=1)`` and ``LogisticRegression(C=1)`` (on standardised features)."""
+
+_ALPHA_ATTR = """alpha_ : float
+    The ``alpha`` used: ``alpha`` itself, or the value of its default rule on the training
+    data."""
+
+
+def _alpha_doc(kind, alpha, default_doc, penalty):
+    rule = _pick(default_doc, kind) if default_doc is not None else (
+        _ALPHA_NORM if DUALITY_GAP in getattr(penalty, "capabilities", ()) else _ALPHA_SMOOTH
+    )
+    return _pick(alpha, kind).strip() + "\n" + rule.strip()
 
 COMMON_PARAMS = (
     Param(
@@ -243,7 +264,7 @@ def _docstring(kind, *, summary, objective, description, params, attributes, see
     if desc:
         parts.append(desc + "\n")
     parts.append(_section("Parameters", "\n".join(p.docstring(kind) for p in params)))
-    attrs = [_COEF_ATTRS[kind]]
+    attrs = [_COEF_ATTRS[kind], _ALPHA_ATTR]
     if gap:
         attrs.append(_GAP_ATTR)
     extra_attrs = _pick(attributes, kind).strip()
@@ -288,7 +309,8 @@ def make_family(
     objective,
     build: Callable | None = None,
     params=(),
-    alpha: Param | None = None,
+    alpha="Strength of the penalty.",
+    alpha_default_doc=None,
     description="",
     attributes="",
     see_also="",
@@ -310,11 +332,17 @@ def make_family(
         The docstring's first line and the math of the objective (``f(W, b) + ...``).
     build : callable, optional
         ``build(p, n_tasks, widths) -> penalty``; ``p`` holds the estimator's parameters as
-        attributes, ``p.alpha`` the number in use. Default: ``penalty(p.alpha)``.
+        attributes, ``p.alpha`` a number (1 for ``alpha=None``, moved to ``alpha_`` by
+        ``with_alpha`` in fit). Default: ``penalty(p.alpha)``.
     params : sequence of Param
         The family's own parameters.
-    alpha : Param, optional
-        Overrides the shared ``alpha`` parameter (its default or its doc).
+    alpha : str or dict
+        What ``alpha`` weighs (the shared parameter's description); the rule of its default
+        ``None`` is appended (see ``alpha_default_doc``).
+    alpha_default_doc : str or dict, optional
+        The rule of ``alpha=None``; default: the rule of
+        :meth:`._base._MultiTaskLinear._default_alpha` for the penalty's capabilities (write
+        your own when the family overrides ``_default_alpha``).
     description, attributes, see_also, notes, references, examples : str or dict
         Docstring pieces, shared or per kind (``{"regressor": ..., "classifier": ...}``).
     mixin : type or dict, optional
@@ -329,7 +357,14 @@ def make_family(
     """
     if module is None:
         module = sys._getframe(1).f_globals["__name__"]
-    alpha = alpha or Param("alpha", 1.0, None, ALPHA_DOC, positional=True)
+    alpha = Param(
+        "alpha",
+        None,
+        None,
+        {kind: _alpha_doc(kind, alpha, alpha_default_doc, penalty) for kind in KINDS},
+        positional=True,
+        type_doc="float or None",
+    )
     params = [alpha, *params]
     all_params = [alpha] + [p for p in params[1:] if p.positional] + list(COMMON_PARAMS)
     all_params += [p for p in params[1:] if not p.positional]
@@ -341,6 +376,10 @@ def make_family(
 
     def _penalty(self, n_tasks, widths):
         p = SimpleNamespace(**{n: getattr(self, n) for n in names})
+        if p.alpha is None:
+            # alpha=None: built at 1, then moved to the default alpha_ by ``with_alpha`` in fit
+            # (:meth:`._base._MultiTaskLinear._default_alpha`)
+            p.alpha = 1.0
         return builder(p, n_tasks, widths)
 
     classes = []

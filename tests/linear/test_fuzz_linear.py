@@ -11,31 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _registry import instances, name_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-
-from skmtl.linear import (
-    LowRankClassifier,
-    LowRankRegressor,
-    MeanRegularizedClassifier,
-    MeanRegularizedRegressor,
-    SparseClassifier,
-    SparseRegressor,
-)
 
 # examples per estimator; SKMTL_FUZZ_EXAMPLES=2000 for a long local run
 N_EXAMPLES = int(os.environ.get("SKMTL_FUZZ_EXAMPLES", "60"))
 
-ESTIMATORS = [
-    MeanRegularizedRegressor(alpha=0.1, max_iter=300),
-    LowRankRegressor(alpha=0.1, max_iter=300),
-    SparseRegressor(alpha=0.1, max_iter=300),
-    MeanRegularizedClassifier(alpha=0.1, max_iter=300),
-    LowRankClassifier(alpha=0.1, max_iter=300),
-    SparseClassifier(alpha=0.1, max_iter=300),
-]
+
+# every exported estimator, with a small iteration budget (fuzzed problems are tiny)
+ESTIMATORS = [est.set_params(max_iter=300) for est in instances("quick")]
 
 # words a message must contain for the problem it reports (any one of them)
 NAMED = (
@@ -139,7 +126,7 @@ def _check(est, X, Y):
             assert np.all(np.isfinite(p))
 
 
-@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", ESTIMATORS, ids=name_of)
 @settings(max_examples=N_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=problems())
 def test_fuzzed_input(est, problem):
@@ -147,7 +134,7 @@ def test_fuzzed_input(est, problem):
     _check(clone(est), X, Y)
 
 
-@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", ESTIMATORS, ids=name_of)
 @settings(max_examples=max(N_EXAMPLES // 2, 10), deadline=None)
 @given(
     n_tasks=st.integers(1, 4),
@@ -167,7 +154,7 @@ def test_fuzzed_long_layout(est, n_tasks, sizes, labels, missing):
     X = pd.DataFrame(rng.normal(size=(n, 2)), columns=["a", "b"])
     X["task"] = names
     y = rng.normal(size=n)
-    if "Classifier" in type(est).__name__:
+    if is_classifier(est):
         y = np.where(y > 0, "p", "q").astype(object)
     if missing:
         y[::2] = None if y.dtype == object else np.nan

@@ -3,24 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from _registry import instances, name_of
+from sklearn.base import clone, is_classifier
 
-from skmtl.linear import (
-    LowRankClassifier,
-    LowRankRegressor,
-    MeanRegularizedClassifier,
-    MeanRegularizedRegressor,
-    SparseClassifier,
-    SparseRegressor,
-    SparseRegressorCV,
-)
+from skmtl.linear import MeanRegularizedRegressor, SparseRegressor, SparseRegressorCV
 
-REGRESSORS = [MeanRegularizedRegressor(), LowRankRegressor(alpha=0.1), SparseRegressor(alpha=0.1)]
-CLASSIFIERS = [
-    MeanRegularizedClassifier(),
-    LowRankClassifier(alpha=0.1),
-    SparseClassifier(alpha=0.1),
-]
+REGRESSORS = instances("quick", select="regressor")
+CLASSIFIERS = instances("quick", select="classifier")
 ALL = REGRESSORS + CLASSIFIERS
 
 rng = np.random.default_rng(0)
@@ -30,7 +19,7 @@ Y_CLF = (rng.normal(size=(30, 3)) > 0).astype(int)
 
 
 def _y(est):
-    return Y_CLF if "Classifier" in type(est).__name__ else Y_REG
+    return Y_CLF if is_classifier(est) else Y_REG
 
 
 def _assert_unfitted(est):
@@ -41,7 +30,7 @@ def _assert_unfitted(est):
     ), vars(est).keys()
 
 
-@pytest.mark.parametrize("est", ALL, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", ALL, ids=name_of)
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nonfinite_X_names_the_column(est, bad):
     est = clone(est)
@@ -55,7 +44,7 @@ def test_nonfinite_X_names_the_column(est, bad):
         clone(est).fit(df, _y(est))
 
 
-@pytest.mark.parametrize("est", REGRESSORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", REGRESSORS, ids=name_of)
 def test_infinite_target_names_the_task(est):
     Y = Y_REG.copy()
     Y[5, 1] = np.inf
@@ -66,7 +55,7 @@ def test_infinite_target_names_the_task(est):
         clone(est).fit(X, frame)
 
 
-@pytest.mark.parametrize("est", ALL, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", ALL, ids=name_of)
 def test_task_with_all_labels_missing(est):
     Y = _y(est).astype(float)
     Y[:, 2] = np.nan
@@ -76,7 +65,7 @@ def test_task_with_all_labels_missing(est):
     _assert_unfitted(est)
 
 
-@pytest.mark.parametrize("est", CLASSIFIERS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", CLASSIFIERS, ids=name_of)
 def test_task_with_one_class(est):
     Y = Y_CLF.copy()
     Y[:, 1] = 1
@@ -87,14 +76,14 @@ def test_task_with_one_class(est):
         clone(est).fit(X, frame)
 
 
-@pytest.mark.parametrize("est", ALL, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", ALL, ids=name_of)
 def test_wrong_number_of_features_at_predict(est):
     est = clone(est).fit(X, _y(est))
     with pytest.raises(ValueError, match="X has 3 features, but .* is expecting 4 features"):
         est.predict(X[:, :3])
 
 
-@pytest.mark.parametrize("est", ALL, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", ALL, ids=name_of)
 def test_long_layout_errors(est):
     est = clone(est).set_params(task_column=0)
     task = np.repeat([0, 1, 2], 10)
@@ -118,7 +107,7 @@ def test_long_layout_errors(est):
         clone(est).fit(Xn, y)
 
 
-@pytest.mark.parametrize("est", REGRESSORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", REGRESSORS, ids=name_of)
 def test_long_layout_task_without_labels(est):
     task = np.repeat([0, 1, 2], 10)
     y = Y_REG[:, 0].copy()
@@ -127,7 +116,7 @@ def test_long_layout_task_without_labels(est):
         clone(est).set_params(task_column=0).fit(np.column_stack([task, X]), y)
 
 
-@pytest.mark.parametrize("est", REGRESSORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", REGRESSORS, ids=name_of)
 def test_strings_in_a_regression_target(est):
     Y = Y_REG.astype(object)
     Y[2, 1] = "n/a"
@@ -135,7 +124,7 @@ def test_strings_in_a_regression_target(est):
         clone(est).fit(X, Y)
 
 
-@pytest.mark.parametrize("est", CLASSIFIERS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", CLASSIFIERS, ids=name_of)
 def test_continuous_target_in_a_classifier(est):
     with pytest.raises(ValueError, match="Unknown label type"):
         clone(est).fit(X, Y_REG)

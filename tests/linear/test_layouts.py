@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _registry import instances, name_of
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
@@ -13,7 +14,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmtl.linear import (
-    LowRankClassifier,
     LowRankRegressor,
     LowRankRegressorCV,
     MeanRegularizedClassifier,
@@ -23,16 +23,8 @@ from skmtl.linear import (
     SparseRegressorCV,
 )
 
-REGRESSORS = [
-    MeanRegularizedRegressor(alpha=0.1, coupling=1.0),
-    LowRankRegressor(alpha=0.05),
-    SparseRegressor(alpha=0.05),
-]
-CLASSIFIERS = [
-    MeanRegularizedClassifier(alpha=0.05, coupling=1.0),
-    LowRankClassifier(alpha=0.02),
-    SparseClassifier(alpha=0.02),
-]
+REGRESSORS = instances("layout", select="regressor")
+CLASSIFIERS = instances("layout", select="classifier")
 
 
 def _long_problem(seed=0, T=4, p=5, classification=False):
@@ -48,12 +40,12 @@ def _long_problem(seed=0, T=4, p=5, classification=False):
     return X, y, task
 
 
-@pytest.mark.parametrize("est", REGRESSORS + CLASSIFIERS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", REGRESSORS + CLASSIFIERS, ids=name_of)
 def test_long_layout_equals_wide_layout_with_missing_labels(est):
     """Each task with its own rows (long) is the wide problem on the stacked rows where every
     row is labelled for its own task only."""
     est = clone(est)
-    clf = "Classifier" in type(est).__name__
+    clf = is_classifier(est)
     X, y, task = _long_problem(classification=clf)
     T = task.max() + 1
     Y = np.full((len(y), T), np.nan)
@@ -165,7 +157,7 @@ def test_long_layout_tasks_with_different_class_sets():
     assert est.coef_.shape == (1 + 3, 3)
 
 
-@pytest.mark.parametrize("est", CLASSIFIERS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", CLASSIFIERS, ids=name_of)
 def test_string_labels_and_missing_labels_wide(est):
     est = clone(est)
     rng = np.random.default_rng(6)
@@ -194,7 +186,7 @@ def test_multiclass_tasks_need_equal_widths_for_mean_regularisation():
     assert not hasattr(MeanRegularizedClassifier(), "coef_")
 
 
-@pytest.mark.parametrize("est", REGRESSORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", REGRESSORS, ids=name_of)
 def test_single_task_is_an_ordinary_regressor(est):
     est = clone(est)
     rng = np.random.default_rng(8)
@@ -229,15 +221,15 @@ def test_warm_start_reuses_the_solution():
     assert cold.n_iter_ > est.n_iter_
 
 
-@pytest.mark.parametrize("est", REGRESSORS + CLASSIFIERS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", REGRESSORS + CLASSIFIERS, ids=name_of)
 def test_float32_stays_float32(est):
     est = clone(est)
     rng = np.random.default_rng(11)
     X = rng.normal(size=(60, 4)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(int) if "Classifier" in type(est).__name__ else X[:, 0] * 2
+    y = (X[:, 0] > 0).astype(int) if is_classifier(est) else X[:, 0] * 2
     est.fit(X, y)
     assert est.coef_.dtype == np.float32
-    if "Regressor" in type(est).__name__:
+    if not is_classifier(est):
         assert est.predict(X).dtype == np.float32
 
 

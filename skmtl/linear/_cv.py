@@ -293,8 +293,9 @@ class _CVMixin:
             n_splits = 5 if self.cv is None else self.cv
             return list(TaskStratifiedKFold(n_splits, task_column=self.task_column).split(X))
         try:
-            cv = check_cv(self.cv, y, classifier=self._is_classifier)
-        except ValueError:  # targets check_cv cannot type (missing labels, mixed)
+            with np.errstate(invalid="ignore"):  # type_of_target casts NaN labels
+                cv = check_cv(self.cv, y, classifier=self._is_classifier)
+        except (ValueError, TypeError):  # targets check_cv cannot type (missing, mixed)
             cv = check_cv(self.cv)
         if isinstance(cv, KFold) or not self._is_classifier:
             return list(cv.split(X, y))

@@ -31,6 +31,7 @@ TIGHT_ESTIMATORS = [
     LowRankClassifier(alpha=0.01, **TIGHT),
     SparseRegressor(alpha=0.1, **TIGHT),
     SparseRegressor(alpha=0.1, solver="fista", **TIGHT),
+    SparseRegressor(**TIGHT),  # the default alpha (relative to alpha_max) too
     SparseClassifier(alpha=0.01, **TIGHT),
 ]
 

@@ -200,7 +200,8 @@ class _MultiTaskLinear(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._set_fitted(W, to_intercept(W, b), meta, n_iter, crit, rule_name, penalty=penalty)
+        self._set_fitted(W, to_intercept(W, b), meta, n_iter, crit, rule_name)
+        self._fit_penalty_ = penalty  # for the population model of new tasks
         self.alpha_ = alpha
         return self
 
@@ -294,7 +295,7 @@ class _MultiTaskLinear(BaseEstimator):
                 W, b, crit, ok = W1, b1, crit1, ok1
         return W, b, n_iter, crit, ok, rule_name
 
-    def _set_fitted(self, W, b, meta, n_iter, crit, rule_name, penalty=None):
+    def _set_fitted(self, W, b, meta, n_iter, crit, rule_name):
         dtype = meta["dtype"]
         layout = meta["layout"]
         coef = W.T.astype(dtype)
@@ -312,7 +313,7 @@ class _MultiTaskLinear(BaseEstimator):
             )
         self._layout_ = layout
         self._widths_ = list(meta["widths"])
-        self._fit_penalty_ = penalty  # for the population model of new tasks
+        self._fit_penalty_ = None  # set by fit (and set_solution) after this
         if rule_name == "duality gap":
             self.dual_gap_ = float(crit)
         elif hasattr(self, "dual_gap_"):

@@ -80,5 +80,6 @@ def set_solution(estimator, W, b, meta, n_iter=0, crit=0.0, rule_name="duality g
     estimator.n_features_in_ = meta["n_features_in_"]
     if meta.get("feature_names_in_") is not None:
         estimator.feature_names_in_ = meta["feature_names_in_"]
-    estimator._set_fitted(W, b, meta, n_iter, crit, rule_name, penalty=penalty)
+    estimator._set_fitted(W, b, meta, n_iter, crit, rule_name)
+    estimator._fit_penalty_ = penalty
     return estimator

@@ -31,7 +31,7 @@ from ._estimators import (
     SparseClassifier,
     SparseRegressor,
 )
-from ._path import alpha_grid, set_solution
+from ._path import alpha_grid, least_squares_path, set_solution
 
 
 def _index(X, idx):
@@ -200,12 +200,47 @@ class _MeanRidgeClosedForm:
         return wbar[:, None] + V
 
 
+def _fold_scores_ls_path(template, X, y, sw, sw_train, train, test, alphas, scorer, record_mse):
+    """:func:`._path.least_squares_path` on the training rows, then every solution scored."""
+    _, coefs, intercepts, gaps, n_iters, meta = least_squares_path(
+        template, _index(X, train), _index(y, train), alphas, sample_weight=sw_train
+    )
+    X_test, y_test = _index(X, test), _index(y, test)
+    kwargs = {} if sw is None else {"sample_weight": sw[test]}
+    scoring_est = clone(template)
+    scores = np.full((1, len(alphas)), np.nan)
+    mse = np.full_like(scores, np.nan)
+    errors, fast = [], None
+    for k, alpha in enumerate(alphas):
+        scoring_est.set_params(alpha=alpha)
+        penalty = scoring_est._penalty(meta["n_tasks"], meta["widths"])
+        set_solution(scoring_est, coefs[k], intercepts[k], meta, int(n_iters[k]), float(gaps[k]),
+                     penalty=penalty)
+        if fast is None and scorer is None:
+            fast = _OwnScore.build(scoring_est, X_test, y_test, kwargs.get("sample_weight"))
+        try:
+            if fast:
+                scores[0, k] = fast(coefs[k], intercepts[k])
+            else:
+                scores[0, k] = (scorer or _passthrough)(scoring_est, X_test, y_test, **kwargs)
+            if record_mse:
+                mse[0, k] = _mse(scoring_est, X_test, y_test, **kwargs)
+        except ValueError as exc:
+            errors.append(str(exc))
+    return scores, mse, errors[:1]
+
+
 def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, record_mse):
     """Scores ``(n_rows, n_alphas)`` on the test rows (and their MSE when ``record_mse``); row
     ``i`` of the grid is a dict of the other hyper-parameters (``coupling``), each row a path
     warm-started along ``alphas``."""
-    est = clone(template)
     sw_train = None if sw is None else sw[train]
+    if not template._is_classifier and grid_rows == [{}]:
+        # a norm-penalised least-squares regressor: the shared path of _path.py
+        return _fold_scores_ls_path(
+            template, X, y, sw, sw_train, train, test, alphas, scorer, record_mse
+        )
+    est = clone(template)
     design, targets, meta = est._prepare(_index(X, train), _index(y, train), sw_train)
     datafit, to_intercept = est._build_datafit(design, targets)
     meta = {

@@ -28,7 +28,8 @@ def prepare_least_squares(estimator, X, y, sample_weight=None):
     return quad, datafit, meta
 
 
-def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
+def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100,
+                       sample_weight=None):
     """Solutions of ``estimator`` (a linear regressor with a norm penalty) for each alpha.
 
     Parameters
@@ -38,6 +39,8 @@ def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
     X, y : training data, in any layout the estimator accepts.
     alphas : array-like or None
         Decreasing values; when None, ``alpha_grid(alpha_max, eps=eps, n_alphas=n_alphas)``.
+    sample_weight : array-like of shape (n_samples,) or None
+        Row weights, as in the estimator's ``fit``.
 
     Returns
     -------
@@ -50,7 +53,7 @@ def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
         Layout information, for :meth:`set_solution`.
     """
     est = clone(estimator)
-    quad, datafit, meta = prepare_least_squares(est, X, y)
+    quad, datafit, meta = prepare_least_squares(est, X, y, sample_weight)
     penalty0 = est._penalty(meta["n_tasks"], meta["widths"])
     if alphas is None:
         alphas = alpha_grid(penalty0.alpha_max(datafit.grad_at_zero()), eps=eps, n_alphas=n_alphas)

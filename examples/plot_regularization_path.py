@@ -36,7 +36,7 @@ folds = KFold(5)  # the same folds for both estimators
 # %%
 # Both CV estimators on the same grid and folds
 # ---------------------------------------------
-sparse_cv = SparseRegressorCV(n_alphas=40, eps=1e-2, cv=folds, tol=1e-8).fit(X, Y)
+sparse_cv = SparseRegressorCV(alphas=40, eps=1e-2, cv=folds, scoring="neg_mean_squared_error", tol=1e-8).fit(X, Y)
 lasso_cv = MultiTaskLassoCV(alphas=40, eps=1e-2, cv=folds, tol=1e-8, max_iter=10_000).fit(X, Y)
 print(f"alpha_: SparseRegressorCV {sparse_cv.alpha_:.4g}, MultiTaskLassoCV {lasso_cv.alpha_:.4g}")
 print(f"largest relative difference of the grids: "
@@ -66,7 +66,7 @@ row_norms = np.array(
 # leaves each missing entry out of its task's loss and out of the held-out error.
 Y_missing = Y.copy()
 Y_missing[np.random.default_rng(0).random(Y.shape) < 0.3] = np.nan
-sparse_cv_missing = SparseRegressorCV(n_alphas=40, eps=1e-2, cv=folds).fit(X, Y_missing)
+sparse_cv_missing = SparseRegressorCV(alphas=40, eps=1e-2, cv=folds).fit(X, Y_missing)
 print(f"alpha_ with 30 % labels missing: {sparse_cv_missing.alpha_:.4g}")
 
 # %%

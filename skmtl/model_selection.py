@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 from sklearn.model_selection._split import _BaseKFold
+from sklearn.utils import check_random_state
 
 __all__ = ["TaskStratifiedKFold"]
 
@@ -60,8 +61,43 @@ class TaskStratifiedKFold(_BaseKFold):
         col = X[:, [self.task_column]]
         return np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel()
 
+    def _iter_test_indices(self, X=None, y=None, groups=None):
+        labels = self._task_labels(X)
+        _, index = np.unique(labels.astype(str), return_inverse=True)
+        index = index.ravel()
+        rng = check_random_state(self.random_state)
+        fold_of = np.empty(len(index), dtype=np.intp)
+        start = 0
+        single = []
+        for t in range(index.max() + 1 if index.size else 0):
+            rows = np.flatnonzero(index == t)
+            if self.shuffle:
+                rows = rows[rng.permutation(len(rows))]
+            if len(rows) == 1:
+                single.append(labels[rows[0]])
+            fold_of[rows] = (start + np.arange(len(rows))) % self.n_splits
+            start = (start + len(rows)) % self.n_splits
+        if single:
+            warnings.warn(
+                f"Task(s) {[_plain(v) for v in single[:10]]} have a single row: the fold that "
+                "tests it has no training row of that task (its prediction needs "
+                "unknown_task='mean').",
+                UserWarning,
+                stacklevel=3,
+            )
+        for k in range(self.n_splits):
+            yield np.flatnonzero(fold_of == k)
+
     def split(self, X, y=None, groups=None):
         """Generate (train, test) index arrays; ``y`` and ``groups`` are ignored."""
-        labels = self._task_labels(X).astype(str)
-        inner = StratifiedKFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)
-        yield from inner.split(np.zeros(len(labels)), labels)
+        n = X.shape[0]
+        if self.n_splits > n:
+            raise ValueError(
+                f"Cannot have number of splits n_splits={self.n_splits} greater than the number "
+                f"of samples: n_samples={n}."
+            )
+        yield from super().split(X, y, groups)
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v

@@ -462,7 +462,7 @@ def _path_or_grid(spec: Spec, regressor_cv, classifier):
             **_mtl_task_column(spec),
             cv=spec.model_cv,
             eps=spec.grid(1e-3, 1e-2),
-            n_alphas=spec.grid(12, 5),
+            alphas=spec.grid(12, 5),
         )
         return Pipeline([("prep", _prep(spec)), ("model", ScaledTargets(cv_model))])
     model = _wrap_classifier(spec, classifier(**_mtl_task_column(spec)))

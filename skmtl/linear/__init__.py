@@ -17,12 +17,21 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
   exceptions (Jalali et al. 2010);
 - :class:`RobustLowRankRegressor`, :class:`RobustLowRankClassifier`: a shared low-rank
   structure plus outlier tasks (Chen, Zhou & Ye 2011);
-- :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`: ``alpha`` by cross-validation along a
-  warm-started regularisation path.
+- :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`, :class:`SparseClassifierCV`,
+  :class:`LowRankClassifierCV`: ``alpha`` by cross-validation along a warm-started path;
+  :class:`MeanRegularizedRegressorCV`, :class:`MeanRegularizedClassifierCV`: ``alpha`` and
+  ``coupling`` by cross-validation.
 """
 
 from ._clustered import ClusteredClassifier, ClusteredRegressor
-from ._cv import LowRankRegressorCV, SparseRegressorCV
+from ._cv import (
+    LowRankClassifierCV,
+    LowRankRegressorCV,
+    MeanRegularizedClassifierCV,
+    MeanRegularizedRegressorCV,
+    SparseClassifierCV,
+    SparseRegressorCV,
+)
 from ._dirty import DirtyClassifier, DirtyRegressor
 from ._estimators import (
     LowRankClassifier,
@@ -44,13 +53,17 @@ __all__ = [
     "GraphRegularizedClassifier",
     "GraphRegularizedRegressor",
     "LowRankClassifier",
+    "LowRankClassifierCV",
     "LowRankRegressor",
     "LowRankRegressorCV",
     "MeanRegularizedClassifier",
+    "MeanRegularizedClassifierCV",
     "MeanRegularizedRegressor",
+    "MeanRegularizedRegressorCV",
     "RobustLowRankClassifier",
     "RobustLowRankRegressor",
     "SparseClassifier",
+    "SparseClassifierCV",
     "SparseRegressor",
     "SparseRegressorCV",
     "TaskRelationClassifier",

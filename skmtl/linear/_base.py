@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # annotations only; typing_extensions' Self also covers Pytho
 
 from . import _validation as V
 from ._datafits import _GRAM_MAX_ENTRIES, Logistic, Quadratic
+from ._design import set_task_weight
 from ._penalties import DUALITY_GAP, WORKING_SET, has_capability
 from ._solvers import DualityGap, ProxGradNorm, fista, working_set
 
@@ -60,6 +62,8 @@ class _MultiTaskLinear(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "task_weights": [None, StrOptions({"n_samples"}), dict, "array-like"],
+        "unknown_task": [StrOptions({"error", "mean"})],
     }
     _is_classifier = False
     _allows_working_set = False
@@ -75,13 +79,26 @@ class _MultiTaskLinear(BaseEstimator):
         return solver
 
     # -- input ----------------------------------------------------------------------------------
-    def _prepare(self, X, y):
+    def _prepare(self, X, y, sample_weight=None):
         """Validate everything and build (design, targets, metadata). Sets no attribute except
-        those of ``validate_data`` (``n_features_in_``, ``feature_names_in_``)."""
+        those of ``validate_data`` (``n_features_in_``, ``feature_names_in_``).
+
+        Rows of zero ``sample_weight`` are dropped before anything else, so that a zero weight
+        is exactly a removed row."""
         Xf, task_labels = V.split_task_column(self, X, reset=True)
         Xf = V.check_X(self, Xf, reset=True)
         n = Xf.shape[0]
+        sw = V.check_sample_weight(sample_weight, n)
         meta = {"dtype": Xf.dtype}
+        if sw is not None and not np.all(sw > 0):
+            keep_rows = np.flatnonzero(sw > 0)
+            V.as_target_array(y, n)  # the length check first, on the full y
+            Xf = Xf[keep_rows]
+            y = _safe_indexing(y if hasattr(y, "iloc") else np.asarray(y), keep_rows)
+            if task_labels is not None:
+                task_labels = np.asarray(task_labels)[keep_rows]
+            sw = sw[keep_rows]
+            n = Xf.shape[0]
         if task_labels is not None:
             arr, single = V.as_target_array(y, n)
             if not single and arr.shape[1] != 1:
@@ -114,7 +131,9 @@ class _MultiTaskLinear(BaseEstimator):
                     )
                 widths = [1] * len(tasks)
                 Xk, idx, targets = Xf[keep], index[keep], Y[keep, 0]
-            design, order = V.long_design(Xk, idx, len(tasks), widths)
+            design, order = V.long_design(
+                Xk, idx, len(tasks), widths, sample_weight=None if sw is None else sw[keep]
+            )
             target_arr = targets[order][:, None]
         else:
             arr, single = V.as_target_array(y, n)
@@ -127,7 +146,7 @@ class _MultiTaskLinear(BaseEstimator):
                 classes, codes, obs = V.classification_targets(cols, None if single else names)
                 widths = [1 if c.size == 2 else c.size for c in classes]
                 observed = np.column_stack(obs)
-                design = V.wide_design(Xf, widths, observed)
+                design = V.wide_design(Xf, widths, observed, sample_weight=sw)
                 target_arr = np.zeros(design.output_shape)
                 for t, s in enumerate(design.out_slices):
                     target_arr[:, s.start] = np.maximum(codes[t], 0)
@@ -135,13 +154,18 @@ class _MultiTaskLinear(BaseEstimator):
             else:
                 Y, observed = V.regression_targets(arr, None if single else names)
                 widths = [1] * Y.shape[1]
-                design = V.wide_design(Xf, widths, observed)
+                design = V.wide_design(Xf, widths, observed, sample_weight=sw)
                 target_arr = np.where(observed, Y, 0.0)
-        meta.update(widths=widths, n_tasks=len(widths))
+        task_weight = V.resolve_task_weights(
+            getattr(self, "task_weights", None), meta["tasks"], design.task_totals,
+            layout=meta["layout"],
+        )
+        set_task_weight(design, task_weight)
+        meta.update(widths=widths, n_tasks=len(widths), task_weights=task_weight)
         return design, target_arr, meta
 
     # -- fit -------------------------------------------------------------------------------------
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit the model.
 
         Parameters
@@ -151,6 +175,12 @@ class _MultiTaskLinear(BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets: 1-D for one task (or the long layout), 2-D for one column per task (wide
             layout). Missing labels (NaN, None) are left out of that task's loss.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. Each task's mean loss becomes a weighted mean
+            (``sum_i s_i loss_i / sum_i s_i`` over its labelled rows, intercepts centred with
+            weighted means): an integer weight equals repeating the row, a zero weight equals
+            removing it. Weights constant within a task cancel; use ``task_weights`` to make
+            tasks count differently.
 
         Returns
         -------
@@ -158,14 +188,10 @@ class _MultiTaskLinear(BaseEstimator):
             Fitted estimator.
         """
         self._validate_params()
-        design, targets, meta = self._prepare(X, y)
+        design, targets, meta = self._prepare(X, y, sample_weight)
         widths = meta["widths"]
         penalty = self._penalty(meta["n_tasks"], widths)
-        if self._is_classifier:
-            datafit = Logistic(design, targets, fit_intercept=self.fit_intercept)
-        else:
-            quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
-            datafit = quad.to_gram() if _use_gram(quad) else quad
+        datafit, to_intercept = self._build_datafit(design, targets)
         alpha, penalty = self._resolve_alpha(datafit, penalty, design)
         W0, b0 = self._initial(design, meta)
         if self._is_classifier:
@@ -179,10 +205,20 @@ class _MultiTaskLinear(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        b = datafit.intercept(W, b) if self._is_classifier else quad.intercept(W)
-        self._set_fitted(W, b, meta, n_iter, crit, rule_name)
+        self._set_fitted(W, to_intercept(W, b), meta, n_iter, crit, rule_name)
+        self._fit_penalty_ = penalty  # for the population model of new tasks
         self.alpha_ = alpha
         return self
+
+    def _build_datafit(self, design, targets):
+        """The datafit the solvers use and ``to_intercept(W, b)``, the model's intercepts from a
+        solution (least squares eliminates the intercept; logistic solves it, centred)."""
+        if self._is_classifier:
+            datafit = Logistic(design, targets, fit_intercept=self.fit_intercept)
+            return datafit, datafit.intercept
+        quad = Quadratic(design, targets, fit_intercept=self.fit_intercept)
+        datafit = quad.to_gram() if _use_gram(quad) else quad.unweighted_equivalent()
+        return datafit, lambda W, b=None: quad.intercept(W)
 
     def _resolve_alpha(self, datafit, penalty, design):
         """``(alpha_, penalty at alpha_)``: ``alpha`` itself when given, else the default rule
@@ -203,7 +239,8 @@ class _MultiTaskLinear(BaseEstimator):
             alpha_max = penalty.alpha_max(_gradient_at_zero(datafit))
             # alpha_max = 0 (e.g. constant targets): W = 0 for every alpha; as the path does
             return DEFAULT_ALPHA_RATIO * alpha_max if alpha_max > 0 else np.finfo(float).resolution
-        counts = np.asarray(design.task_counts, dtype=float)
+        # weighted counts (the counts when unweighted): integer weights act as repeated rows
+        counts = np.asarray(design.task_totals, dtype=float)
         return 1.0 / max(float(counts.mean()), 1.0)
 
     def _initial(self, design, meta):
@@ -275,8 +312,13 @@ class _MultiTaskLinear(BaseEstimator):
         self.n_iter_ = int(n_iter)
         self.tasks_ = meta["tasks"]
         self.n_tasks_ = meta["n_tasks"]
+        if "task_weights" in self.get_params(deep=False) and "task_weights" in meta:
+            self.task_weights_ = dict(
+                zip(V.plain_list(meta["tasks"]), meta["task_weights"].tolist())
+            )
         self._layout_ = layout
         self._widths_ = list(meta["widths"])
+        self._fit_penalty_ = None  # set by fit (and set_solution) after this
         if rule_name == "duality gap":
             self.dual_gap_ = float(crit)
         elif hasattr(self, "dual_gap_"):
@@ -307,14 +349,64 @@ class _MultiTaskLinear(BaseEstimator):
         W = coef.T
         if self._layout_ != "long":
             return np.asarray(Xf @ W) + intercept[None, :], None
+        unknown_task = getattr(self, "unknown_task", "error")
         _, index = V.encode_tasks(
-            task_labels, known=np.asarray(self.tasks_), column=self.task_column
+            task_labels, known=np.asarray(self.tasks_), column=self.task_column,
+            allow_unknown=unknown_task == "mean",
         )
-        design, order = V.long_design(Xf, index, len(self.tasks_), self._widths_)
-        Z = design.add_intercept(design.forward(W), intercept)
-        out = np.empty_like(Z)
-        out[order] = Z
+        new = index < 0
+        if not new.any():
+            design, order = V.long_design(Xf, index, len(self.tasks_), self._widths_)
+            Z = design.add_intercept(design.forward(W), intercept)
+            out = np.empty_like(Z)
+            out[order] = Z
+            return out, index
+        Wp, bp = self._population_model()
+        out = np.zeros((Xf.shape[0], max(max(self._widths_), Wp.shape[1])))
+        out[new, : Wp.shape[1]] = np.asarray(Xf[new] @ Wp) + bp[None, :]
+        seen = np.flatnonzero(~new)
+        if seen.size:
+            design, order = V.long_design(Xf[seen], index[seen], len(self.tasks_), self._widths_)
+            Z = design.add_intercept(design.forward(W), intercept)
+            out[seen[order], : Z.shape[1]] = Z
         return out, index
+
+    # -- new tasks -------------------------------------------------------------------------------
+    def _population_model(self):
+        """Coefficients ``(n_features, k)`` and intercepts ``(k,)`` of the model used for a task
+        not seen in fit (``unknown_task="mean"``).
+
+        The default is the average task model: the mean over tasks of the coefficient blocks and
+        of the intercepts. A penalty with a ``population_coef(W, n_tasks, width)`` method (the
+        mean-regularised one: the shared vector of its hierarchical form) replaces the mean of
+        the coefficients; a family can also override this method."""
+        widths = list(self._widths_)
+        names = np.asarray(self.tasks_)
+        if len(set(widths)) > 1:
+            raise ValueError(
+                "unknown_task='mean' averages the task models, which needs every task to have "
+                f"the same number of outputs; got widths {widths} (a task with K > 2 classes has "
+                "K, a binary task 1)."
+            )
+        if self._is_classifier:
+            ref = self.task_classes_[0]
+            for t, cls in enumerate(self.task_classes_[1:], start=1):
+                if cls.shape != ref.shape or not np.array_equal(cls, ref):
+                    raise ValueError(
+                        "unknown_task='mean' needs every task to have the same classes, but "
+                        f"{V.task_label(names, 0)} has {V.plain_list(ref)} and "
+                        f"{V.task_label(names, t)} has {V.plain_list(cls)}; a new task's labels "
+                        "would be undefined."
+                    )
+        k, T = widths[0], len(widths)
+        coef = np.atleast_2d(np.asarray(self.coef_, dtype=float)).T  # (p, T * k)
+        intercept = np.atleast_1d(np.asarray(self.intercept_, dtype=float))
+        penalty = getattr(self, "_fit_penalty_", None)
+        if penalty is not None and hasattr(penalty, "population_coef"):
+            Wp = penalty.population_coef(coef, T, k)
+        else:
+            Wp = coef.reshape(coef.shape[0], T, k).mean(axis=1)
+        return Wp, intercept.reshape(T, k).mean(axis=0)
 
     def _more_tags(self):  # pragma: no cover - old scikit-learn
         return {"multioutput": True}
@@ -402,7 +494,7 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         if self._layout_ == "single":
             return Z[:, 0] if Z.shape[1] == 1 else Z
         if self._layout_ == "long":
-            widths = np.asarray(self._widths_)[index]
+            widths = np.append(self._widths_, self._widths_[0])[index]  # -1: a new task
             Z = np.where(np.arange(Z.shape[1])[None, :] < widths[:, None], Z, np.nan)
             return Z[:, 0] if Z.shape[1] == 1 else Z
         return Z
@@ -426,11 +518,12 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
     def _long_proba(self, X):
         Z, index = self._outputs(X)
         out = np.zeros((Z.shape[0], len(self.classes_)))
-        for t, cls in enumerate(self.task_classes_):
-            rows = index == t
+        # index -1: a task not seen in fit (unknown_task="mean"), with the classes of task 0
+        for t, cls in enumerate(list(self.task_classes_) + [self.task_classes_[0]]):
+            rows = index == (t if t < len(self.task_classes_) else -1)
             if not rows.any():
                 continue
-            z = Z[rows, : self._widths_[t]]
+            z = Z[rows, : self._widths_[t if t < len(self._widths_) else 0]]
             if z.shape[1] == 1:
                 p1 = expit(z[:, 0])
                 p = np.column_stack([1.0 - p1, p1])
@@ -481,7 +574,11 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         check_is_fitted(self)
         y_pred = self.predict(X)
         if self._layout_ in ("single", "long"):
-            return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
+            y_true = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+            if y_true.dtype == object or y_pred.dtype == object:
+                # object labels (e.g. integers stored as objects) -> their natural dtype
+                y_true, y_pred = np.asarray(y_true.tolist()), np.asarray(y_pred.tolist())
+            return float(accuracy_score(y_true, y_pred, sample_weight=sample_weight))
         y_true = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
         scores = []
         for t in range(y_true.shape[1]):

@@ -1,8 +1,11 @@
 """Datafits: the smooth, data-dependent part of a multi-task objective.
 
-Every datafit is a sum over tasks of the mean loss over that task's labelled samples:
+Every datafit is a sum over tasks of the (weighted) mean loss over that task's labelled samples:
 
-    f(W, b) = sum_t (1 / n_t) sum_{i labelled for t} loss(y_it, x_i @ W[:, t] + b_t)
+    f(W, b) = sum_t (c_t / n_t) sum_{i labelled for t} s_i loss(y_it, x_i @ W[:, t] + b_t)
+
+with ``s_i`` the sample weights, ``n_t = sum_{i labelled for t} s_i`` (the count of labelled rows
+when unweighted) and ``c_t`` the task weights (1 by default); both are carried by the design.
 
 and exposes the same small interface to the solvers:
 
@@ -26,9 +29,23 @@ from scipy.special import expit, logsumexp
 _GRAM_MAX_ENTRIES = 2e7  # p * p * (number of distinct Grams) above which Grams are not formed
 
 
+def _per_task_scale(design):
+    """``c_t / n_t`` per task (weighted ``n_t``; 0 for an empty task)."""
+    totals = design.task_totals
+    scale = np.where(totals > 0, 1.0 / np.where(totals > 0, totals, 1.0), 0.0)
+    if design.task_weight is not None:
+        scale = scale * design.task_weight
+    return scale
+
+
 def _per_output_scale(design):
-    counts = np.maximum(design.task_counts, 1).astype(float)
-    return 1.0 / counts[design.output_task]
+    return _per_task_scale(design)[design.output_task]
+
+
+def _per_output_scale_unit(design):
+    """``1 / n_t`` per output (no task weight): weights of the per-task weighted means."""
+    totals = design.task_totals[design.output_task]
+    return np.where(totals > 0, 1.0 / np.where(totals > 0, totals, 1.0), 0.0)
 
 
 class Quadratic:
@@ -44,12 +61,12 @@ class Quadratic:
         self.fit_intercept = False  # no intercept variable: it is eliminated
         self.centered = fit_intercept
         d = design
-        self.scale_out = _per_output_scale(d)  # 1 / n_t per output column
-        self.S = d.mask * d.broadcast(self.scale_out)  # output-shaped weights, 0 when unlabelled
+        self.scale_out = _per_output_scale(d)  # c_t / n_t per output column
+        self.S = d.entry_weights(self.scale_out)  # output-shaped s_i c_t / n_t, 0 when unlabelled
         Y = np.where(d.mask, Y, 0.0)
         if fit_intercept:
-            self.x_mean = d.task_means()  # (n_outputs, n_features)
-            self.y_mean = d.output_sums(self.S * Y)  # (n_outputs,)
+            self.x_mean = d.task_means()  # (n_outputs, n_features), weighted
+            self.y_mean = d.output_sums(d.entry_weights(_per_output_scale_unit(d)) * Y)
             Y = np.where(d.mask, Y - d.broadcast(self.y_mean), 0.0)
         else:
             self.x_mean = np.zeros((d.n_outputs, d.n_features))
@@ -85,7 +102,10 @@ class Quadratic:
         return -self.design.adjoint(self.S * self.Yc)
 
     def lipschitz(self):
-        return _power_lipschitz(self)
+        # computed once per datafit: a path solves the same datafit many times
+        if self.__dict__.get("_lipschitz") is None:
+            self._lipschitz = _power_lipschitz(self)
+        return self._lipschitz
 
     def null_value(self):
         return 0.5 * float(self.a.sum())
@@ -105,9 +125,11 @@ class Quadratic:
         """The same objective as a :class:`QuadraticGram` (optionally on a subset of features)."""
         d = self.design if features is None else self.design.restrict(features)
         xm = self.x_mean if features is None else self.x_mean[:, features]
+        scale_t = _per_task_scale(d)
+        tw = np.ones(d.n_tasks) if d.task_weight is None else d.task_weight
         if d.full:
             X = d.X
-            Q = np.asarray((X.T @ X).toarray() if sp.issparse(X) else X.T @ X) / d.n_samples
+            Q = _weighted_gram(X, d.sample_weight) * scale_t[0]
             if self.centered:
                 Q = Q - np.outer(xm[0], xm[0])
             Q = Q[None]
@@ -115,23 +137,56 @@ class Quadratic:
             Q = np.empty((d.n_tasks, d.n_features, d.n_features))
             for t, rows, _, cols in d.blocks():
                 Xt = d.X[rows]
-                G = Xt.T @ Xt
-                G = np.asarray(G.toarray() if sp.issparse(G) else G) / max(Xt.shape[0], 1)
+                wt = None if d.sample_weight is None else d.sample_weight[rows]
+                G = _weighted_gram(Xt, wt) * scale_t[t]
                 m = xm[cols.start]
-                Q[t] = G - np.outer(m, m) if self.centered else G
+                # sum_i s_i c_t/n_t (x_i - m)(x_i - m)' = c_t (X'SX/n_t - m m') for the weighted m
+                Q[t] = G - tw[t] * np.outer(m, m) if self.centered else G
         q = d.adjoint(self.S * self.Yc)
         if self.centered:
             q -= xm.T * d.output_sums(self.S * self.Yc)[None, :]
         return QuadraticGram(Q, q, self.a, output_task=d.output_task)
+
+    def unweighted_equivalent(self):
+        """For a full wide design with sample weights: the same objective as an unweighted,
+        uncentred :class:`Quadratic` on rows scaled by ``sqrt(n s_i / n_t)`` after weighted
+        centring (dense), so that solvers which read the raw design (block coordinate descent)
+        need no weights. ``self`` still gives the intercepts."""
+        d = self.design
+        if d.sample_weight is None or not d.full:
+            return self
+        c = np.sqrt(d.n_samples * d.sample_weight / d.task_totals[0])
+        X = d.X
+        if self.centered:
+            X = (X.toarray() if sp.issparse(X) else np.asarray(X)) - self.x_mean[0]
+            X = X * c[:, None]
+        else:
+            X = sp.diags(c) @ X if sp.issparse(X) else X * c[:, None]
+        from ._design import WideDesign
+
+        design = WideDesign(X, d.out_slices, d.task_mask)
+        return Quadratic(design, self.Yc * c[:, None], fit_intercept=False)
 
     def restrict(self, features):
         if self.gram_size(len(features)) <= _GRAM_MAX_ENTRIES:
             return self.to_gram(features)
         new = Quadratic.__new__(Quadratic)
         new.__dict__.update(self.__dict__)
+        new._lipschitz = None
         new.design = self.design.restrict(features)
         new.x_mean = self.x_mean[:, features]
         return new
+
+
+def _weighted_gram(X, w):
+    """``X' diag(w) X`` as a dense array (``X'X`` when ``w`` is None)."""
+    if w is None:
+        G = X.T @ X
+    elif sp.issparse(X):
+        G = X.T @ sp.diags(w) @ X
+    else:
+        G = X.T @ (X * w[:, None])
+    return np.asarray(G.toarray() if sp.issparse(G) else G)
 
 
 class QuadraticGram:
@@ -167,7 +222,9 @@ class QuadraticGram:
         return -self.q
 
     def lipschitz(self):
-        return float(np.max(np.linalg.eigvalsh(self.Q)[:, -1]))
+        if self.__dict__.get("_lipschitz") is None:
+            self._lipschitz = float(np.max(np.linalg.eigvalsh(self.Q)[:, -1]))
+        return self._lipschitz
 
     def null_value(self):
         return 0.5 * float(self.a.sum())
@@ -198,11 +255,11 @@ class Logistic:
         self.centered = fit_intercept
         self.x_mean = d.task_means() if fit_intercept else None
         self.scale_out = _per_output_scale(d)
-        self.task_scale = 1.0 / np.maximum(d.task_counts, 1)
+        self.task_scale = _per_task_scale(d)
         widths = np.array([s.stop - s.start for s in d.out_slices])
         self.all_binary = bool(np.all(widths == 1))
         if self.all_binary:
-            self.S = d.mask * d.broadcast(self.scale_out)
+            self.S = d.entry_weights(self.scale_out)
             self.Y = np.where(d.mask, codes, 0.0)
         else:
             self.S = None
@@ -213,7 +270,11 @@ class Logistic:
                 onehot = np.eye(max(k, 2))[y]
                 if k == 1:
                     onehot = onehot[:, 1:]
-                self.block_list.append((t, rows, zcols, k, onehot))
+                # per-row factor s_i c_t / n_t
+                s = self.task_scale[t] * (
+                    np.ones(onehot.shape[0]) if d.sample_weight is None else d.sample_weight[rows]
+                )
+                self.block_list.append((t, rows, zcols, k, onehot, s))
 
     def linear(self, W, b):
         """Outputs ``Xc W + c`` (``c``: the intercept in the centred parametrisation)."""
@@ -241,19 +302,18 @@ class Logistic:
     def _blocks(self, Z, grad):
         value = 0.0
         G = np.zeros_like(Z) if grad else None
-        for t, rows, zcols, k, onehot in self.block_list:
+        for _t, rows, zcols, k, onehot, s in self.block_list:
             z = Z[rows, zcols]
-            s = self.task_scale[t]
             if k == 1:
                 y = onehot[:, 0]
-                value += s * float(np.sum(np.logaddexp(0.0, z[:, 0]) - y * z[:, 0]))
+                value += float(s @ (np.logaddexp(0.0, z[:, 0]) - y * z[:, 0]))
                 if grad:
-                    G[rows, zcols] = s * (expit(z) - onehot)
+                    G[rows, zcols] = s[:, None] * (expit(z) - onehot)
             else:
                 lse = logsumexp(z, axis=1)
-                value += s * float(np.sum(lse - np.sum(onehot * z, axis=1)))
+                value += float(s @ (lse - np.sum(onehot * z, axis=1)))
                 if grad:
-                    G[rows, zcols] = s * (np.exp(z - lse[:, None]) - onehot)
+                    G[rows, zcols] = s[:, None] * (np.exp(z - lse[:, None]) - onehot)
         return value, G
 
     def value(self, W, b, Z):
@@ -271,11 +331,14 @@ class Logistic:
     def lipschitz(self):
         # Hessian of the binary log-loss <= 1/4, of the softmax cross-entropy <= 1/2 (per logit)
         c = 0.25 if self.all_binary else 0.5
-        return c * _power_lipschitz(self, intercept=self.fit_intercept)
+        if self.__dict__.get("_lipschitz") is None:
+            self._lipschitz = c * _power_lipschitz(self, intercept=self.fit_intercept)
+        return self._lipschitz
 
     def restrict(self, features):
         new = Logistic.__new__(Logistic)
         new.__dict__.update(self.__dict__)
+        new._lipschitz = None
         new.design = self.design.restrict(features)
         if self.fit_intercept:
             new.x_mean = self.x_mean[:, features]
@@ -287,7 +350,7 @@ def _power_lipschitz(datafit, *, intercept=False, n_iter=30, seed=0):
     intercept), by power iteration run on all output columns at once. Returned with a 2% margin
     (power iteration approaches the eigenvalue from below); solvers still backtrack."""
     d = datafit.design
-    S = d.mask * d.broadcast(_per_output_scale(d))
+    S = d.entry_weights(_per_output_scale(d))
     rng = np.random.default_rng(seed)
     V = rng.standard_normal((d.n_features, d.n_outputs))
     c = rng.standard_normal(d.n_outputs) if intercept else None

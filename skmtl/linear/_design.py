@@ -13,6 +13,14 @@ back (the adjoint), so that datafits never need to know the layout:
   task's ``k_t`` outputs in its first ``k_t`` columns (the rest are padding, masked out).
 
 Both expose per-task blocks (``blocks``: rows, output columns) for the few places that loop.
+
+Weights. A design also says how much each labelled entry counts in the data fit: a positive
+weight per row (``sample_weight``, None for all ones) and a non-negative weight per task
+(``task_weight``, None for all ones). ``task_totals`` holds each task's summed row weight over its
+labelled rows (its count ``n_t`` when unweighted), and ``entry_weights(v)`` lays a per-output
+vector out in the output shape, times the row weights and zero at unlabelled entries: the
+datafits' ``S = w_i / n_t`` factors. ``full`` means that every task sees every row with the same
+weights (one design shared identically by all tasks, so one Gram matrix serves all of them).
 """
 
 from __future__ import annotations
@@ -37,11 +45,15 @@ class WideDesign:
         Output columns owned by each task.
     task_mask : ndarray of bool of shape (n_samples, n_tasks)
         Which samples are labelled for which task.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Positive weight of each row (None: all ones).
+    task_weight : ndarray of shape (n_tasks,) or None
+        Non-negative weight of each task's data fit (None: all ones).
     """
 
     layout = "wide"
 
-    def __init__(self, X, out_slices, task_mask):
+    def __init__(self, X, out_slices, task_mask, sample_weight=None, task_weight=None):
         self.X = X
         self.n_samples, self.n_features = X.shape
         self.out_slices = out_slices
@@ -51,10 +63,16 @@ class WideDesign:
             [np.full(s.stop - s.start, t) for t, s in enumerate(out_slices)]
         )
         self.task_mask = task_mask
-        self.full = bool(task_mask.all())
+        self.sample_weight = _row_weights(sample_weight)
+        self.task_weight = _task_weights(task_weight, self.n_tasks)
+        self.full = bool(task_mask.all()) and self.task_weight is None
         # mask per output column, shape (n_samples, n_outputs)
         self.mask = task_mask[:, self.output_task]
         self.task_counts = task_mask.sum(axis=0)
+        if self.sample_weight is None:
+            self.task_totals = self.task_counts.astype(float)
+        else:
+            self.task_totals = self.sample_weight @ task_mask
         self.output_shape = (self.n_samples, self.n_outputs)
 
     # -- per-task row blocks (rows: index array or slice, outputs: slice, width k_t) ----------
@@ -82,14 +100,26 @@ class WideDesign:
     def add_intercept(self, Z, b):
         return Z + b[None, :]
 
+    def entry_weights(self, v):
+        """``v[m] * w_i`` at each labelled entry ``(i, m)``, 0 elsewhere: output-shaped."""
+        S = self.mask * v[None, :]
+        return S if self.sample_weight is None else S * self.sample_weight[:, None]
+
     def task_means(self):
-        """Mean of X over each task's labelled rows, per output column: (n_outputs, n_features)."""
-        if self.full:
-            mean = np.asarray(self.X.mean(axis=0)).ravel()
+        """Weighted mean of X over each task's labelled rows, per output column:
+        (n_outputs, n_features)."""
+        totals = np.maximum(self.task_totals, np.finfo(float).tiny)[self.output_task]
+        if self.task_mask.all():
+            if self.sample_weight is None:
+                mean = np.asarray(self.X.mean(axis=0)).ravel()
+            else:
+                mean = np.asarray(self.X.T @ self.sample_weight).ravel() / totals[0]
             return np.tile(mean, (self.n_outputs, 1))
-        counts = self.task_counts[self.output_task].astype(float)
-        sums = _matmul(self.X.T, self.mask.astype(float)).T
-        return sums / counts[:, None]
+        M = self.mask.astype(float)
+        if self.sample_weight is not None:
+            M = M * self.sample_weight[:, None]
+        sums = _matmul(self.X.T, M).T
+        return sums / totals[:, None]
 
     def restrict(self, features):
         """The same design on a subset of the features (columns of X)."""
@@ -111,11 +141,15 @@ class LongDesign:
         Rows ``starts[t]:starts[t+1]`` belong to task ``t``.
     out_slices : list of slice
         Output columns (of W) owned by each task.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Positive weight of each (sorted) row (None: all ones).
+    task_weight : ndarray of shape (n_tasks,) or None
+        Non-negative weight of each task's data fit (None: all ones).
     """
 
     layout = "long"
 
-    def __init__(self, X, starts, out_slices):
+    def __init__(self, X, starts, out_slices, sample_weight=None, task_weight=None):
         self.X = sp.csr_matrix(X) if sp.issparse(X) else X
         self.n_samples, self.n_features = X.shape
         self.starts = starts
@@ -129,6 +163,14 @@ class LongDesign:
         self.max_width = int(self.widths.max())
         self.row_task = np.repeat(np.arange(self.n_tasks), np.diff(starts))
         self.task_counts = np.diff(starts)
+        self.sample_weight = _row_weights(sample_weight)
+        self.task_weight = _task_weights(task_weight, self.n_tasks)
+        if self.sample_weight is None:
+            self.task_totals = self.task_counts.astype(float)
+        else:
+            self.task_totals = np.bincount(
+                self.row_task, weights=self.sample_weight, minlength=self.n_tasks
+            )
         self.mask = np.arange(self.max_width)[None, :] < self.widths[self.row_task][:, None]
         self.full = False
         self.output_shape = (self.n_samples, self.max_width)
@@ -183,12 +225,51 @@ class LongDesign:
     def add_intercept(self, Z, b):
         return Z + b[self.out_index]
 
+    def entry_weights(self, v):
+        """``v[m] * w_i`` at each labelled entry (row ``i``, its task's output ``m``), 0 in the
+        padding: output-shaped."""
+        S = self.mask * v[self.out_index]
+        return S if self.sample_weight is None else S * self.sample_weight[:, None]
+
     def task_means(self):
         means = np.zeros((self.n_outputs, self.n_features))
         for t, cols in enumerate(self.out_slices):
             if self.task_counts[t]:
-                means[cols] = np.asarray(self._row_blocks[t].mean(axis=0)).ravel()
+                block = self._row_blocks[t]
+                if self.sample_weight is None:
+                    m = block.mean(axis=0)
+                else:
+                    w = self.sample_weight[self.starts[t] : self.starts[t + 1]]
+                    m = (block.T @ w) / self.task_totals[t]
+                means[cols] = np.asarray(m).ravel()
         return means
 
     def restrict(self, features):
-        return LongDesign(self.X[:, features], self.starts, self.out_slices)
+        return LongDesign(
+            self.X[:, features], self.starts, self.out_slices,
+            sample_weight=self.sample_weight, task_weight=self.task_weight,
+        )
+
+
+def _row_weights(sample_weight):
+    """None when every row weighs 1 (the unweighted code paths), else a float array."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=float)
+    # constant weights cancel in every task's weighted mean
+    return None if w.size == 0 or np.all(w == w[0]) else w
+
+
+def _task_weights(task_weight, n_tasks):
+    if task_weight is None:
+        return None
+    w = np.asarray(task_weight, dtype=float)
+    return None if np.all(w == 1.0) else w
+
+
+def set_task_weight(design, task_weight):
+    """Give ``design`` per-task weights of its data fit (in place; None or all ones: none)."""
+    design.task_weight = _task_weights(task_weight, design.n_tasks)
+    if design.layout == "wide":
+        design.full = bool(design.task_mask.all()) and design.task_weight is None
+    return design

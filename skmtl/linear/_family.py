@@ -50,9 +50,10 @@ One module ``skmtl/linear/_<family>.py`` holds everything:
    test file and a docs entry.
 
 The shared parameters (``alpha`` first, then ``fit_intercept``, ``task_column``, ``tol``,
-``max_iter``, ``warm_start`` keyword-only) and their constraints come from :data:`COMMON_PARAMS`
-and :class:`._base._MultiTaskLinear`; a family's ``positional=True`` parameters follow
-``alpha`` before the ``*``, the others come after the shared ones.
+``max_iter``, ``warm_start``, ``task_weights``, ``unknown_task`` keyword-only) and their
+constraints come from :data:`COMMON_PARAMS` and :class:`._base._MultiTaskLinear`; a family's
+``positional=True`` parameters follow ``alpha`` before the ``*``, the others come after the
+shared ones.
 """
 
 from __future__ import annotations
@@ -150,10 +151,35 @@ task) or, for a 1-D ``y``, a single task.""",
     ),
     Param("max_iter", 5000, doc="Maximum number of solver iterations (gradient evaluations)."),
     Param("warm_start", False, doc="Start from the previous solution when the shapes match."),
+    Param(
+        "task_weights",
+        None,
+        type_doc='dict, array-like, "n_samples" or None',
+        doc="""Weight of each task's data fit (its weighted mean loss is multiplied by it). A dict
+task label -> weight (tasks not named weigh 1, an unknown name is an error), an array
+with one weight per task (in the order of ``tasks_``), or ``"n_samples"``: weights
+proportional to each task's labelled rows (summed sample weights), scaled to mean 1
+(``T n_t / sum_s n_s``: MALSAR's summed data fit, times ``T / N``). None: every task's mean
+loss counts once. Weights constant within a task cancel in its mean, so ``sample_weight``
+cannot do this.""",
+    ),
+    Param(
+        "unknown_task",
+        "error",
+        type_doc='{"error", "mean"}',
+        default_doc='"error"',
+        doc="""Long layout: what ``predict`` does with a task not seen in fit. ``"error"`` raises
+(naming the task); ``"mean"`` predicts it with the population model: the average task
+model (mean coefficients and intercepts over tasks); for the mean-regularised family the
+shared vector of its hierarchical form, ``coupling / (alpha + coupling)`` times the mean
+coefficients. A classifier whose tasks have different label sets cannot.""",
+    ),
 )
 
 _COMMON_ATTRS = """n_iter_ : int
     Number of solver iterations run.
+task_weights_ : dict
+    Task label -> the weight of its data fit used in fit.
 criterion_ : float
     Final value of the stopping criterion (duality gap or proximal-gradient norm).
 tasks_ : ndarray

@@ -24,18 +24,19 @@ def alpha_grid(alpha_max, *, eps=1e-3, n_alphas=100):
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
 
 
-def prepare_least_squares(estimator, X, y):
+def prepare_least_squares(estimator, X, y, sample_weight=None):
     """Validate once and build the least-squares datafit (Gram form when cheaper).
 
     Returns ``(quad, datafit, meta)``; ``quad`` gives intercepts, ``datafit`` is what solvers use.
     """
-    design, targets, meta = estimator._prepare(X, y)
+    design, targets, meta = estimator._prepare(X, y, sample_weight)
     quad = Quadratic(design, targets, fit_intercept=estimator.fit_intercept)
-    datafit = quad.to_gram() if _use_gram(quad) else quad
+    datafit = quad.to_gram() if _use_gram(quad) else quad.unweighted_equivalent()
     return quad, datafit, meta
 
 
-def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
+def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100,
+                       sample_weight=None):
     """Solutions of ``estimator`` (a linear regressor with a norm penalty) for each alpha.
 
     Parameters
@@ -45,6 +46,8 @@ def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
     X, y : training data, in any layout the estimator accepts.
     alphas : array-like or None
         Decreasing values; when None, ``alpha_grid(alpha_max, eps=eps, n_alphas=n_alphas)``.
+    sample_weight : array-like of shape (n_samples,) or None
+        Row weights, as in the estimator's ``fit``.
 
     Returns
     -------
@@ -57,7 +60,7 @@ def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
         Layout information, for :meth:`set_solution`.
     """
     est = clone(estimator)
-    quad, datafit, meta = prepare_least_squares(est, X, y)
+    quad, datafit, meta = prepare_least_squares(est, X, y, sample_weight)
     penalty0 = est._penalty(meta["n_tasks"], meta["widths"])
     if alphas is None:
         alphas = alpha_grid(penalty0.alpha_max(datafit.grad_at_zero()), eps=eps, n_alphas=n_alphas)
@@ -81,12 +84,14 @@ def least_squares_path(estimator, X, y, alphas=None, *, eps=1e-3, n_alphas=100):
     return alphas, coefs, intercepts, gaps, n_iters, meta
 
 
-def set_solution(estimator, W, b, meta, n_iter=0, crit=0.0, rule_name="duality gap"):
-    """Give ``estimator`` the fitted state of solution ``(W, b)`` of a path (to predict with)."""
+def set_solution(estimator, W, b, meta, n_iter=0, crit=0.0, rule_name="duality gap", penalty=None):
+    """Give ``estimator`` the fitted state of solution ``(W, b)`` of a path (to predict with);
+    ``penalty``, the penalty it solves, defines the population model of new tasks."""
     estimator.n_features_in_ = meta["n_features_in_"]
     if meta.get("feature_names_in_") is not None:
         estimator.feature_names_in_ = meta["feature_names_in_"]
     estimator._set_fitted(W, b, meta, n_iter, crit, rule_name)
+    estimator._fit_penalty_ = penalty
     return estimator
 
 

@@ -187,6 +187,20 @@ class MeanRegularized(Penalty):
         grad = self.alpha * W + self.coupling * dev.reshape(W.shape)
         return value, grad
 
+    def population_coef(self, W, n_tasks, width):
+        """The shared block ``w_0`` of the equivalent hierarchical model, the coefficients of a
+        task not seen in fit.
+
+        ``P(W) = min_{w_0} l0/2 ||w_0||^2 + l1/2 sum_t ||w_t - w_0||^2`` with
+        ``l1 = alpha + coupling`` and ``l0 = T alpha (alpha + coupling) / coupling``; its
+        minimiser is ``w_0 = coupling / (alpha + coupling) * mean_t w_t`` (``mean_t w_t`` for
+        ``coupling = inf``, 0 for ``coupling = 0``)."""
+        mean = W.reshape(W.shape[0], n_tasks, width).mean(axis=1)
+        if np.isinf(self.coupling):
+            return mean
+        denom = self.alpha + self.coupling
+        return mean * (self.coupling / denom if denom > 0 else 1.0)
+
     def _split(self, W):
         B = W.reshape(W.shape[0], self.n_tasks, self.width)
         mean = B.mean(axis=1, keepdims=True)

@@ -146,8 +146,9 @@ def _non_numeric_message(X, feature_names):
 _TOO_LARGE = 1e100
 
 
-def encode_tasks(labels, known=None, column=None):
-    """Task labels -> (unique labels, index per row). With ``known``, unseen labels raise."""
+def encode_tasks(labels, known=None, column=None, *, allow_unknown=False):
+    """Task labels -> (unique labels, index per row). With ``known``, unseen labels raise, or get
+    index -1 with ``allow_unknown``."""
     labels = np.asarray(labels)
     where = f" in task column {column!r}" if column is not None else ""
     miss = is_missing(labels)
@@ -166,11 +167,15 @@ def encode_tasks(labels, known=None, column=None):
         index = np.fromiter((lookup.get(v, -1) for v in labels.tolist()), dtype=np.intp)
     except TypeError as exc:
         raise TypeError(f"Task labels{where} must be hashable: {exc}") from None
-    if (index < 0).any():
-        unseen = sorted({str(v) for v, i in zip(labels.tolist(), index) if i < 0})
+    if (index < 0).any() and not allow_unknown:
+        unseen = sorted({_label(v) for v, i in zip(labels.tolist(), index) if i < 0}, key=str)
         raise ValueError(
             f"Task label(s) {unseen[:10]}{where} were not seen in fit; known tasks: "
-            f"{[str(k) for k in known.tolist()[:10]]}{'...' if len(known) > 10 else ''}."
+            f"{[_label(k) for k in known.tolist()[:10]]}{'...' if len(known) > 10 else ''}. "
+            "The model has no coefficients for a new task. In cross-validation, split with "
+            "skmtl.model_selection.TaskStratifiedKFold(task_column=...) so that every task is in "
+            "every training fold (a plain KFold leaves small tasks out); to predict new tasks "
+            "with the population model, set unknown_task='mean'."
         )
     return known, index
 
@@ -279,6 +284,17 @@ def regression_targets(arr, names):
     return Y, observed
 
 
+def _label(v):
+    """A task label for messages: a Python scalar, integral floats as ints."""
+    v = _plain(v)
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def plain_list(values):
+    """Task labels -> a list of Python scalars."""
+    return [_plain(v) for v in np.asarray(values).tolist()]
+
+
 def _plain(v):
     """numpy scalar -> Python scalar, for readable messages."""
     return v.item() if isinstance(v, np.generic) else v
@@ -351,18 +367,86 @@ def check_classification_targets_type(arr):
 # --- designs ---------------------------------------------------------------------------------
 
 
-def wide_design(X, widths, observed):
+def wide_design(X, widths, observed, sample_weight=None):
     """WideDesign from per-task output widths and an observed mask (n_samples, n_tasks)."""
-    return WideDesign(X, _slices(widths), observed)
+    return WideDesign(X, _slices(widths), observed, sample_weight=sample_weight)
 
 
-def long_design(X, task_index, n_tasks, widths):
+def long_design(X, task_index, n_tasks, widths, sample_weight=None):
     """Sort rows by task; returns (design, order) with ``X[order]`` the sorted rows."""
     order = np.argsort(task_index, kind="stable")
     counts = np.bincount(task_index, minlength=n_tasks)
     starts = np.concatenate([[0], np.cumsum(counts)])
     Xs = X[order]
-    return LongDesign(Xs, starts, _slices(widths)), order
+    sw = None if sample_weight is None else np.asarray(sample_weight)[order]
+    return LongDesign(Xs, starts, _slices(widths), sample_weight=sw), order
+
+
+# --- weights ---------------------------------------------------------------------------------
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """``None`` or a float array of shape (n_samples,), finite and non-negative, not all zero."""
+    if sample_weight is None:
+        return None
+    from sklearn.utils.validation import _check_sample_weight
+
+    w = _check_sample_weight(
+        sample_weight, np.empty((n_samples, 0)), dtype=np.float64, ensure_non_negative=True
+    )
+    if not np.any(w > 0):
+        raise ValueError("sample_weight is zero for every row; at least one must be positive.")
+    return w
+
+
+def resolve_task_weights(task_weights, tasks, totals, *, layout):
+    """The ``task_weights`` parameter -> per-task weights (ndarray of shape (n_tasks,)).
+
+    ``None``: all ones (each task's weighted mean loss counts once); ``"n_samples"``:
+    ``T n_t / sum_s n_s`` (``n_t`` the summed sample weight of task ``t``'s labelled rows, its
+    count when unweighted), proportional to the task's size with mean 1; a mapping task label ->
+    weight (tasks not named weigh 1); an array of one weight per task, in the order of ``tasks_``.
+    """
+    T = len(tasks)
+    if task_weights is None:
+        return np.ones(T)
+    if isinstance(task_weights, str):
+        if task_weights != "n_samples":  # pragma: no cover - caught by the param constraints
+            raise ValueError(f"task_weights={task_weights!r}; the only string is 'n_samples'.")
+        totals = np.asarray(totals, dtype=float)
+        return T * totals / totals.sum()
+    names = [_plain(t) for t in np.asarray(tasks).tolist()]
+    if hasattr(task_weights, "keys") and hasattr(task_weights, "items"):
+        lookup = {_plain(k): v for k, v in task_weights.items()}
+        for name in lookup:
+            if name not in names:
+                where = "the task column" if layout == "long" else "y"
+                raise ValueError(
+                    f"task_weights names unknown task {name!r}; the tasks of {where} are "
+                    f"{names[:20]}{'...' if len(names) > 20 else ''}."
+                )
+        values = [lookup.get(name, 1.0) for name in names]
+        labels = names
+    else:
+        values = np.asarray(task_weights, dtype=object).ravel().tolist()
+        if np.ndim(task_weights) != 1 or len(values) != T:
+            raise ValueError(
+                f"task_weights has shape {np.shape(task_weights)}; an array of task weights "
+                f"needs one weight per task ({T})."
+            )
+        labels = names
+    out = np.empty(T)
+    for t, (name, w) in enumerate(zip(labels, values)):
+        if not isinstance(w, numbers.Real) or isinstance(w, bool):
+            raise TypeError(f"task_weights[{name!r}] must be a number, got {w!r}.")
+        if not np.isfinite(w) or w < 0:
+            raise ValueError(
+                f"task_weights[{name!r}] = {w!r}: task weights must be finite and >= 0."
+            )
+        out[t] = float(w)
+    if not np.any(out > 0):
+        raise ValueError("task_weights are all zero; at least one task must have weight > 0.")
+    return out
 
 
 def _slices(widths):

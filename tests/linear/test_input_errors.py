@@ -90,7 +90,7 @@ def test_long_layout_errors(est):
     Xt = np.column_stack([task, X])
     y = _y(est)[:, 0]
     est.fit(Xt, y)
-    with pytest.raises(ValueError, match=r"Task label\(s\) \['5.0'\] .*not seen in fit"):
+    with pytest.raises(ValueError, match=r"Task label\(s\) \[5\] .*not seen in fit"):
         est.predict(np.column_stack([np.full(30, 5), X]))
     with pytest.raises(ValueError, match="y must be 1-D"):
         clone(est).fit(Xt, _y(est))

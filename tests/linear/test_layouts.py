@@ -84,7 +84,8 @@ def test_unknown_task_at_predict_is_a_clear_error():
     X, y, task = _long_problem(seed=2)
     est = SparseRegressor(alpha=0.05, task_column=0).fit(np.column_stack([task, X]), y)
     Xnew = np.column_stack([np.full(3, 17), X[:3]])
-    with pytest.raises(ValueError, match=r"Task label\(s\) \['17.0'\].*not seen in fit"):
+    msg = r"Task label\(s\) \[17\].*not seen in fit.*TaskStratifiedKFold"
+    with pytest.raises(ValueError, match=msg):
         est.predict(Xnew)
 
 
@@ -260,7 +261,7 @@ def test_cv_estimators_choose_by_held_out_error(CV, Base):
     X = rng.normal(size=(90, 12))
     Y = X[:, :3] @ rng.normal(size=(3, 4)) + 0.5 * rng.normal(size=(90, 4))
     folds = list(StratifiedKFold(3).split(X, np.arange(90) % 3))
-    cv = CV(n_alphas=8, cv=folds, tol=1e-8).fit(X, Y)
+    cv = CV(alphas=8, cv=folds, scoring="neg_mean_squared_error", tol=1e-8).fit(X, Y)
     assert cv.alphas_.shape == (8,) and np.all(np.diff(cv.alphas_) < 0)
     assert cv.mse_path_.shape == (8, 3)
     # recompute one entry of the path by hand
@@ -281,6 +282,6 @@ def test_cv_long_layout_stratifies_on_task():
 
     X, y = load_school(return_X_y=True)
     keep = X[:, -1] < 6
-    cv = SparseRegressorCV(n_alphas=5, task_column=-1).fit(X[keep], y[keep])
+    cv = SparseRegressorCV(alphas=5, task_column=-1).fit(X[keep], y[keep])
     assert cv.mse_path_.shape == (5, 5)
     assert cv.n_tasks_ == 6

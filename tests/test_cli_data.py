@@ -417,3 +417,29 @@ def test_clustered_method_reports_its_task_clusters(tmp_path, capsys):
     sizes = ", ".join(str(len(g)) for g in first)
     assert f"clustered MTL, learned on split 1: clusters = {len(first)} group" in out
     assert f"({sizes} tasks): " in out
+
+
+class _RidgeTakingUnknownTask(PerTaskRidge):
+    """PerTaskRidge with an ``unknown_task`` parameter (stored only), as a linear estimator."""
+
+    def __init__(self, alpha=1.0, task_column=None, unknown_task="error"):
+        super().__init__(alpha=alpha, task_column=task_column)
+        self.unknown_task = unknown_task
+
+
+def test_fit_final_sets_unknown_task_mean_through_the_search_and_the_adapters(monkeypatch):
+    from skmtl.compare._methods import ScaledTargets, _search
+
+    def build(spec):
+        model = ScaledTargets(_RidgeTakingUnknownTask(task_column=-1))
+        return _search(spec, model, {"estimator__alpha": [1.0, 30.0]})
+
+    monkeypatch.setitem(METHODS, "ridge_unknown", Method("ridge_unknown", "ridge (u)", build))
+    problem = _long_problem()
+    model, params = fit_final(problem, "ridge_unknown", quick=True)
+    assert fitted_model(model).unknown_task == "mean" and set(params) == {"alpha"}
+    from skmtl.compare._protocol import _parts
+
+    (part,) = _parts(METHODS["ridge_unknown"], problem, True, 3, 0)
+    est = part.estimator.fit(problem.X, problem.y)  # the comparison's search: unchanged
+    assert fitted_model(est).unknown_task == "error"

@@ -212,7 +212,7 @@ def test_wide_regression_only_runs_multitask_lasso(wide_csv, tmp_path, capsys):
 
 def test_long_layout(long_csv, tmp_path, capsys):
     out_json, out_png = tmp_path / "r.json", tmp_path / "r.png"
-    methods = ["independent", "pooled", "mean_regularized", "low_rank"]
+    methods = ["independent", "pooled", "mean_regularized", "low_rank", "neural"]
     code, out, err = _run(
         [
             "compare",

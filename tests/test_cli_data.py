@@ -9,7 +9,14 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from skmtl.compare import bundled_problem, compare, read_csv, read_frame
+from skmtl.compare import (
+    bundled_problem,
+    compare,
+    fit_final,
+    problem_from_columns,
+    read_csv,
+    read_frame,
+)
 from skmtl.compare._cli import main
 from skmtl.compare._methods import (
     METHODS,
@@ -17,6 +24,7 @@ from skmtl.compare._methods import (
     Method,
     PerTaskRidge,
     _independent,
+    fitted_model,
     preprocessor,
 )
 from skmtl.multitask import PerTaskEstimator
@@ -257,8 +265,77 @@ def test_save_method_long_layout_and_an_unseen_task(tmp_path, capsys):
     new = pd.DataFrame({"school": ["south", "north"], "x1": [0.0, 0.0], "x0": [1.0, 1.0]})
     pred = model.predict(new)
     assert pred.shape == (2,) and pred[0] > pred[1]  # south's slope is the steeper
-    with pytest.raises(ValueError, match="west"):
-        model.predict(new.assign(school=["west", "north"]))
+    inner = fitted_model(model)
+    if "unknown_task" in inner.get_params():  # the linear estimators that take it
+        assert inner.unknown_task == "mean"
+        assert "not seen in fit is predicted by the model the tasks share" in out
+        assert np.isfinite(model.predict(new.assign(school=["west", "north"]))).all()
+    else:
+        assert "not seen in fit raises a ValueError naming the task" in out
+        with pytest.raises(ValueError, match="west"):
+            model.predict(new.assign(school=["west", "north"]))
+
+
+def _long_problem(n_per_task=20, seed=1):
+    rng = np.random.RandomState(seed)
+    rows = []
+    for s, slope in zip(["north", "south", "east"], [1.0, 1.2, 0.8]):
+        for _ in range(n_per_task):
+            x = rng.randn(2)
+            rows.append([x[0], x[1], s, slope * x[0] + 0.1 * rng.randn()])
+    columns = {
+        "x0": np.array([r[0] for r in rows]),
+        "x1": np.array([r[1] for r in rows]),
+        "school": np.array([r[2] for r in rows], dtype=object),
+        "y": np.array([r[3] for r in rows]),
+    }
+    return problem_from_columns(columns, target="y", task_column="school")
+
+
+def test_neural_long_layout_is_multitask_estimator_with_task_column():
+    pytest.importorskip("skorch")
+    from skmtl.compare._protocol import _parts
+    from skmtl.neural import MultiTaskEstimator
+
+    problem = _long_problem()
+    (part,) = _parts(METHODS["neural"], problem, False, 3, 0)
+    assert part.estimator.param_grid == {"model__coupling": [0.3, 1.0, 3.0]}
+    quick = _parts(METHODS["neural"], problem, True, 3, 0)[0].estimator
+    assert isinstance(quick, Pipeline) and quick.named_steps["model"].coupling == 1.0
+    quick.set_params(model__coupling=0.5).fit(problem.X, problem.y)
+    net = quick.named_steps["model"].model_
+    assert isinstance(net, MultiTaskEstimator)
+    assert (net.task_column, net.coupling, net.tasks_) == (-1, 0.5, ["east", "north", "south"])
+    # the same network fitted by hand on the preprocessed rows (task labels last): the adapter
+    # adds only the training budget and the torch threads
+    F = quick.named_steps["prep"].transform(problem.X)
+    ref = MultiTaskEstimator(**net.get_params()).fit(F, problem.y.astype(float))
+    np.testing.assert_allclose(quick.predict(problem.X), ref.predict(F), rtol=1e-6)
+
+
+def test_saved_neural_long_model_predicts_a_new_task_with_the_shared_head():
+    pytest.importorskip("skorch")
+    import torch
+
+    from skmtl.compare._protocol import _parts
+
+    problem = _long_problem()
+    model, params = fit_final(problem, "neural", quick=True)
+    net = fitted_model(model).model_
+    assert net.unknown_task == "mean" and params == {}
+    new = pd.DataFrame({"x0": [1.0, -0.5], "x1": [0.0, 2.0], "school": ["west", "west"]})
+    # reference: the trunk and the shared head, the target's standardisation undone
+    F = model.named_steps["prep"].transform(new)[:, :-1].astype(np.float32)
+    module = net.module_.eval()
+    with torch.no_grad():
+        out = module.shared(module.trunk(torch.from_numpy(F))).numpy()[:, 0]
+    mean, std = net.target_scale_[0]
+    np.testing.assert_allclose(model.predict(new), out * std + mean, rtol=1e-5)
+    seen = model.predict(new.assign(school=["south", "north"]))
+    assert not np.allclose(seen, model.predict(new))  # a seen task keeps its own deviation
+    # the comparison itself keeps unknown_task="error"
+    (part,) = _parts(METHODS["neural"], problem, True, 3, 0)
+    assert part.estimator.named_steps["model"].unknown_task == "error"
 
 
 @pytest.mark.parametrize(
@@ -340,3 +417,29 @@ def test_clustered_method_reports_its_task_clusters(tmp_path, capsys):
     sizes = ", ".join(str(len(g)) for g in first)
     assert f"clustered MTL, learned on split 1: clusters = {len(first)} group" in out
     assert f"({sizes} tasks): " in out
+
+
+class _RidgeTakingUnknownTask(PerTaskRidge):
+    """PerTaskRidge with an ``unknown_task`` parameter (stored only), as a linear estimator."""
+
+    def __init__(self, alpha=1.0, task_column=None, unknown_task="error"):
+        super().__init__(alpha=alpha, task_column=task_column)
+        self.unknown_task = unknown_task
+
+
+def test_fit_final_sets_unknown_task_mean_through_the_search_and_the_adapters(monkeypatch):
+    from skmtl.compare._methods import ScaledTargets, _search
+
+    def build(spec):
+        model = ScaledTargets(_RidgeTakingUnknownTask(task_column=-1))
+        return _search(spec, model, {"estimator__alpha": [1.0, 30.0]})
+
+    monkeypatch.setitem(METHODS, "ridge_unknown", Method("ridge_unknown", "ridge (u)", build))
+    problem = _long_problem()
+    model, params = fit_final(problem, "ridge_unknown", quick=True)
+    assert fitted_model(model).unknown_task == "mean" and set(params) == {"alpha"}
+    from skmtl.compare._protocol import _parts
+
+    (part,) = _parts(METHODS["ridge_unknown"], problem, True, 3, 0)
+    est = part.estimator.fit(problem.X, problem.y)  # the comparison's search: unchanged
+    assert fitted_model(est).unknown_task == "error"

@@ -341,12 +341,24 @@ def _save(args, problem: Problem, result, key: str | None) -> None:
     if problem.layout == "wide":
         print(f"pred has one column per task: {', '.join(map(str, problem.tasks))}.")
     else:
-        unseen = (
-            "the task is ignored"
-            if key == "pooled"
-            else "a row of a task not seen in fit raises a ValueError naming the task"
-        )
+        if key == "pooled":
+            unseen = "the task is ignored"
+        elif _predicts_new_tasks(model):
+            unseen = (
+                "a row of a task not seen in fit is predicted by the model the tasks share "
+                "(unknown_task='mean')"
+            )
+        else:
+            unseen = "a row of a task not seen in fit raises a ValueError naming the task"
         print(f"new.csv needs the task column {problem.task_key!r}; {unseen}.")
+
+
+def _predicts_new_tasks(model) -> bool:
+    params = model.get_params(deep=True)
+    return any(
+        (k == "unknown_task" or k.endswith("__unknown_task")) and v == "mean"
+        for k, v in params.items()
+    )
 
 
 def _json_default(value):

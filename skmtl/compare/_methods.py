@@ -483,13 +483,16 @@ def _neural(spec: Spec, task_types: list):
 
     common = {"random_state": spec.seed, "n_steps": spec.grid(900, 300)}
     if spec.layout == "long":
+        # MultiTaskEstimator(task_column=-1): a shared head plus per-task deviations; the
+        # search is over their penalty (weight decay, on the trunk and shared head, fixed)
         model = _neural.NeuralLong(task_type=spec.kind, **common)
+        grid = {"model__coupling": spec.grid([0.3, 1.0, 3.0], [1.0])}
     else:
         model = _neural.NeuralWide(task_types=list(task_types), **common)
+        grid = {"model__weight_decay": spec.grid([1e-3, 1e-2], [1e-2])}
     pipe = Pipeline([("prep", _prep(spec)), ("model", model)])
-    if spec.quick:
-        return pipe.set_params(model__weight_decay=1e-2)
-    grid = {"model__weight_decay": [1e-3, 1e-2]}
+    if all(len(v) == 1 for v in grid.values()):
+        return pipe.set_params(**{k: v[0] for k, v in grid.items()})
     return GridSearchCV(
         pipe, grid, cv=spec.cv, scoring=_Scorer(spec.layout, task_types), error_score="raise"
     )

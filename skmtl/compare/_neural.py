@@ -7,10 +7,10 @@ layouts:
 - :class:`NeuralWide`: ``y`` of shape (n_samples, n_tasks), an object array mixing class labels
   (``None`` missing) and numbers (NaN missing); one head per task, regression targets
   standardised inside ``fit`` so that no task's squared error dwarfs the others.
-- :class:`NeuralLong`: the long layout, task labels in the last column of ``X``. One head per task
-  would cost one small layer call per task and batch (3.4 s per epoch for the 139 school tasks,
-  against 0.09 s here); :class:`TaskHeadMLP` instead gathers each row's task weights, so an epoch
-  costs about one single-head network.
+- :class:`NeuralLong`: the long layout, task labels in the last column of ``X``:
+  ``MultiTaskEstimator(task_column=-1)``, which gathers each row's task head (a shared head plus
+  per-task deviations tied by ``coupling``), so that an epoch costs about one single-head
+  network.
 
 Both train with one torch thread (restored afterwards): on a busy 2-core machine, two intra-op
 threads made these small networks up to ~18x slower.
@@ -24,9 +24,7 @@ import math
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from torch import nn
 
-from ..linear._validation import encode_tasks
 from ..neural import MultiTaskEstimator
 
 
@@ -42,48 +40,6 @@ def torch_threads(n: int | None):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-class TaskHeadMLP(nn.Module):
-    r"""Shared MLP trunk with per-task linear heads, for the long layout (task id in the input).
-
-    The last input column holds the task code :math:`t \in \{0, \dots, T-1\}` of the row; the
-    other columns are features. The output is :math:`f(x) = v^\top h(x) + c + w_t^\top h(x) +
-    b_t`: a head shared by all tasks plus a per-task deviation (one output per class for a
-    classification target). Weight decay on :math:`w_t` pulls the tasks towards the shared head,
-    the network analogue of mean-regularised multi-task learning.
-
-    Parameters
-    ----------
-    n_features_in : int
-        Number of input columns, the task column included.
-    task_outputs : dict
-        ``{name: n_outputs}`` with a single entry (the long layout has one target column).
-    n_tasks : int
-        Number of tasks :math:`T`.
-    hidden_units : tuple of int, default=(32,)
-        Widths of the trunk's hidden layers.
-    """
-
-    def __init__(self, n_features_in, task_outputs, n_tasks, hidden_units=(32,)):
-        super().__init__()
-        ((self.key, n_out),) = task_outputs.items()
-        self.n_out = int(n_out)
-        layers, width = [], n_features_in - 1
-        for units in hidden_units:
-            layers += [nn.Linear(width, units), nn.ReLU()]
-            width = units
-        self.trunk = nn.Sequential(*layers)
-        self.shared = nn.Linear(width, self.n_out)
-        self.task_weight = nn.Parameter(torch.zeros(n_tasks, width, self.n_out))
-        self.task_bias = nn.Parameter(torch.zeros(n_tasks, self.n_out))
-
-    def forward(self, X):
-        task = X[:, -1].long()
-        z = self.trunk(X[:, :-1])
-        out = self.shared(z) + torch.einsum("bh,bhk->bk", z, self.task_weight[task])
-        out = out + self.task_bias[task]
-        return {self.key: out.squeeze(1) if self.n_out == 1 else out}
 
 
 def _epochs(n_samples: int, batch_size: int, n_steps: int) -> int:
@@ -166,25 +122,39 @@ class NeuralWide(_NeuralBase):
 
 
 class NeuralLong(_NeuralBase):
-    """MultiTaskEstimator with :class:`TaskHeadMLP` on the long layout (task labels last in X).
+    """MultiTaskEstimator in its long layout (``task_column=-1``: task labels last in ``X``).
+
+    A thin adapter: :class:`~skmtl.neural.MultiTaskEstimator` itself gathers each row's task
+    head (a head shared by all tasks plus per-task deviations, penalised by ``coupling``), so
+    that an epoch costs about one single-head network whatever the number of tasks. What the
+    adapter adds is the comparison's training budget (``n_steps`` gradient steps, the epochs
+    following from the number of rows) and one torch thread, as :class:`NeuralWide`.
 
     Parameters
     ----------
     task_type : {"regression", "classification"}
         The type of the single target column.
+    coupling : float, default=1.0
+        The penalty on the per-task deviations from the shared head (``coupling`` of
+        :class:`~skmtl.neural.MultiTaskEstimator`; searched by the comparison).
+    unknown_task : {"error", "mean"}, default="error"
+        A task label not seen in fit: raise, or predict with the shared head.
     hidden_units, weight_decay, lr, n_steps, batch_size, random_state, threads
-        As :class:`NeuralWide`.
+        As :class:`NeuralWide`; Adam's weight decay applies to the trunk and the shared head
+        (the deviations have ``coupling`` instead).
 
     Attributes
     ----------
-    tasks_ : ndarray
-        The task labels seen in fit (sorted); row ``i``'s head is that of its label's position.
+    model_ : MultiTaskEstimator
+        The fitted network; ``model_.tasks_`` are the task labels seen in fit (sorted).
     """
 
     def __init__(
         self,
         task_type="regression",
         *,
+        coupling=1.0,
+        unknown_task="error",
         hidden_units=(32,),
         weight_decay=1e-2,
         lr=3e-3,
@@ -194,6 +164,8 @@ class NeuralLong(_NeuralBase):
         threads=1,
     ):
         self.task_type = task_type
+        self.coupling = coupling
+        self.unknown_task = unknown_task
         self.hidden_units = hidden_units
         self.weight_decay = weight_decay
         self.lr = lr
@@ -202,33 +174,21 @@ class NeuralLong(_NeuralBase):
         self.random_state = random_state
         self.threads = threads
 
-    def _codes(self, X, *, fit):
-        X = np.asarray(X)
-        known = None if fit else np.asarray(self.tasks_)
-        tasks, index = encode_tasks(X[:, -1], known=known, column=-1)
-        if fit:
-            self.tasks_ = tasks
-        out = np.empty(X.shape, dtype=np.float32)
-        out[:, :-1] = X[:, :-1].astype(np.float32)
-        out[:, -1] = index
-        return out
-
     def fit(self, X, y):
-        X = self._codes(X, fit=True)
         y = np.asarray(y)
         y = y.astype(float) if self.task_type == "regression" else y.astype(object)
         with torch_threads(self.threads):
             self.model_ = self._estimator(
                 len(X),
-                module=TaskHeadMLP,
-                module__n_tasks=len(self.tasks_),
-                module__hidden_units=tuple(self.hidden_units),
-                task_types={"y": self.task_type},
-            ).fit(X, {"y": y})
+                task_column=-1,
+                coupling=self.coupling,
+                unknown_task=self.unknown_task,
+                hidden_units=tuple(self.hidden_units),
+                task_types={0: self.task_type},
+            ).fit(X, y)
         return self
 
     def predict(self, X):
-        X = self._codes(X, fit=False)
         with torch_threads(self.threads):
-            pred = np.asarray(self.model_.predict(X)["y"])
+            pred = np.asarray(self.model_.predict(X))
         return pred.astype(float) if self.task_type == "regression" else pred

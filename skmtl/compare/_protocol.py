@@ -658,6 +658,23 @@ def _progress(total: int, enabled: bool):
 # The model to keep
 
 
+def new_tasks_by_population_model(estimator) -> bool:
+    """Set ``unknown_task="mean"`` on every estimator inside ``estimator`` that takes it.
+
+    A row of a task not seen in fit is then predicted by the model the tasks share (the shared
+    head of :class:`~skmtl.neural.MultiTaskEstimator`, the population model of a linear
+    multi-task estimator) instead of raising. Returns whether any estimator took it.
+    """
+    keys = [
+        k
+        for k in estimator.get_params(deep=True)
+        if k == "unknown_task" or k.endswith("__unknown_task")
+    ]
+    if keys:
+        estimator.set_params(**dict.fromkeys(keys, "mean"))
+    return bool(keys)
+
+
 def fit_final(
     problem: Problem,
     method: str,
@@ -670,7 +687,11 @@ def fit_final(
 
     The hyperparameters are chosen as in the comparison, by the method's inner ``cv``-fold
     cross-validation (folds seeded by ``random_state``), here on all rows; the estimator is then
-    refit on all rows with them. What is returned is the fitted estimator, not the search: a
+    refit on all rows with them. In the long layout, the estimators that take ``unknown_task``
+    are given ``unknown_task="mean"`` (:func:`new_tasks_by_population_model`): the saved model
+    predicts a task not seen in fit by the model the tasks share. (The comparison keeps
+    ``"error"``: its test tasks are always in the training part.) What is returned is the
+    fitted estimator, not the search: a
     scikit-learn ``Pipeline`` (the preprocessing ``ColumnTransformer``, then the model) whose
     ``predict`` takes a DataFrame with the problem's feature columns (and, in the long layout,
     its task column; other columns are ignored). When the method fits the regression and the
@@ -690,8 +711,9 @@ def fit_final(
     model : estimator
         Fitted. ``predict(X)`` returns, in the wide layout, an array of shape
         (n_samples, n_tasks) with the columns in the order of ``problem.tasks``; in the long
-        layout one prediction per row (a row whose task was not seen in fit raises a
-        ``ValueError`` naming the task, except for ``pooled``, which ignores the task).
+        layout one prediction per row (a row whose task was not seen in fit is predicted by
+        the shared model of an estimator that takes ``unknown_task``, ignored by ``pooled``,
+        and raises a ``ValueError`` naming the task otherwise).
     params : dict
         The chosen hyperparameters (short names, prefixed by the part as in the report).
 
@@ -715,6 +737,8 @@ def fit_final(
         raise CompareError(f"method {method!r} does not apply: {exc}") from None
     fitted, columns, numeric, params = [], [], [], {}
     for part in parts:
+        if problem.layout == "long":
+            new_tasks_by_population_model(part.estimator)
         cols = part.columns
         y = problem.y if cols is None else problem.y[:, cols]
         numeric.append(part.kinds[0] == REGRESSION and len(set(part.kinds)) == 1)

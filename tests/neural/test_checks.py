@@ -19,7 +19,7 @@ EXPECTED_FAILED = {
         "Mini-batch SGD is never exactly repeat-equivalent: a repeated row can fall in two "
         "batches and the batches differ in number and composition. Zero weights equal dropped "
         "rows in expectation, and with batch_size=-1 both equivalences hold to float rounding "
-        "(tests/neural/test_sample_weight.py)."
+        "(tests/neural/test_neural_sample_weight.py)."
     ),
 }
 

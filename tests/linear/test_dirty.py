@@ -8,6 +8,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _structure_helpers import long_task_last, two_part_logistic_optimum
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
@@ -53,11 +54,6 @@ def _per_task(X, Y):
     return [X[~np.isnan(Y[:, t])] for t in range(Y.shape[1])], [
         Y[~np.isnan(Y[:, t]), t] for t in range(Y.shape[1])
     ]
-
-
-def _long(Xs, ys):
-    X = np.vstack([np.column_stack([X, np.full(len(X), t)]) for t, X in enumerate(Xs)])
-    return X, np.concatenate(ys)
 
 
 def _datafit(Xs, ys, W, b):
@@ -114,7 +110,7 @@ def test_matches_cvxpy(layout, alpha, beta):
         Xs, ys = _per_task(X, Y)
         model = DirtyRegressor(alpha=alpha, beta=beta, tol=1e-10, max_iter=50000).fit(X, Y)
     else:
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = DirtyRegressor(alpha=alpha, beta=beta, task_column=X.shape[1] - 1, tol=1e-10,
                                max_iter=50000).fit(X, y)
     assert 0 < beta * np.sqrt(len(Xs)) and beta < alpha  # strictly between the limits
@@ -131,7 +127,7 @@ def test_matches_cvxpy(layout, alpha, beta):
 
 def test_gap_certifies_a_loose_solution():
     Xs, ys, _ = _tasks(seed=3)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     alpha, beta = 0.1, 0.07
     model = DirtyRegressor(alpha=alpha, beta=beta, task_column=X.shape[1] - 1, tol=1e-2).fit(X, y)
     ref, _ = _cvx_dirty(Xs, ys, alpha, beta)
@@ -220,16 +216,9 @@ def test_support_recovery():
 
 
 def _logistic_ref(Xs, ys, alpha, beta):
-    p, T = Xs[0].shape[1], len(Xs)
-    P, Q, b = cp.Variable((p, T)), cp.Variable((p, T)), cp.Variable(T)
-    fit = 0
-    for t, (X, y) in enumerate(zip(Xs, ys)):
-        z = X @ (P[:, t] + Q[:, t]) + b[t]
-        fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
-    pen = alpha * cp.sum(cp.norm(P, 2, axis=1)) + beta * cp.sum(cp.abs(Q))
-    prob = cp.Problem(cp.Minimize(fit + pen))
-    prob.solve(solver="CLARABEL")
-    return prob.value
+    return two_part_logistic_optimum(
+        Xs, ys, lambda P, Q: alpha * cp.sum(cp.norm(P, 2, axis=1)) + beta * cp.sum(cp.abs(Q))
+    )
 
 
 @pytest.mark.parametrize("layout", ["wide", "long"])
@@ -240,7 +229,7 @@ def test_classifier_matches_cvxpy(layout):
           for t, X in enumerate(Xs)]
     alpha, beta = 0.05, 0.035
     if layout == "long":
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = DirtyClassifier(alpha=alpha, beta=beta, task_column=5, tol=1e-9,
                                 max_iter=50000).fit(X, y)
         W, b = model.coef_.T, model.intercept_
@@ -300,7 +289,7 @@ def test_sparse_X_equals_dense_and_single_task():
 
 def test_warm_start_and_convergence_warning():
     Xs, ys, _ = _tasks(seed=4)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     model = DirtyRegressor(alpha=0.1, beta=0.07, task_column=7, tol=1e-8, warm_start=True)
     model.fit(X, y)
     first = model.n_iter_

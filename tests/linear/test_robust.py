@@ -6,6 +6,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _structure_helpers import long_task_last, two_part_logistic_optimum
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -45,11 +46,6 @@ def _wide(seed=0, n=70, p=6, T=5, missing=0.3):
     Xs = [X[~np.isnan(Y[:, t])] for t in range(T)]
     ys = [Y[~np.isnan(Y[:, t]), t] for t in range(T)]
     return X, Y, Xs, ys
-
-
-def _long(Xs, ys):
-    X = np.vstack([np.column_stack([X, np.full(len(X), t)]) for t, X in enumerate(Xs)])
-    return X, np.concatenate(ys)
 
 
 def _cvx_robust(Xs, ys, alpha, beta):
@@ -100,7 +96,7 @@ def test_matches_cvxpy(layout, alpha, beta):
         model.fit(X, Y)
     else:
         Xs, ys, _ = _tasks()
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = RobustLowRankRegressor(alpha=alpha, beta=beta, task_column=X.shape[1] - 1,
                                        tol=1e-10, max_iter=100000).fit(X, y)
     T = len(Xs)
@@ -117,7 +113,7 @@ def test_matches_cvxpy(layout, alpha, beta):
 
 def test_gap_certifies_a_loose_solution():
     Xs, ys, _ = _tasks(seed=5)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     model = RobustLowRankRegressor(alpha=0.3, beta=0.2, task_column=6, tol=1e-2).fit(X, y)
     ref, _ = _cvx_robust(Xs, ys, 0.3, 0.2)
     assert _objective(model, Xs, ys, 0.3, 0.2) - ref <= model.dual_gap_ + 1e-9
@@ -167,7 +163,7 @@ def test_outlier_tasks_recovered():
 def test_outlier_tasks_by_name_in_long_layout():
     pd = pytest.importorskip("pandas")
     Xs, ys, _ = _tasks(seed=0, n_t=(80,) * 6, outliers=(4,), noise=0.2)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     names = np.array(["a", "b", "c", "d", "e", "f"])
     df = pd.DataFrame(X[:, :-1], columns=[f"x{j}" for j in range(6)])
     df["school"] = names[X[:, -1].astype(int)]
@@ -176,16 +172,9 @@ def test_outlier_tasks_by_name_in_long_layout():
 
 
 def _logistic_ref(Xs, ys, alpha, beta):
-    p, T = Xs[0].shape[1], len(Xs)
-    L, S, b = cp.Variable((p, T)), cp.Variable((p, T)), cp.Variable(T)
-    fit = 0
-    for t, (X, y) in enumerate(zip(Xs, ys)):
-        z = X @ (L[:, t] + S[:, t]) + b[t]
-        fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
-    prob = cp.Problem(cp.Minimize(fit + alpha * cp.normNuc(L)
-                                  + beta * cp.sum(cp.norm(S, 2, axis=0))))
-    prob.solve(solver="CLARABEL")
-    return prob.value
+    return two_part_logistic_optimum(
+        Xs, ys, lambda L, S: alpha * cp.normNuc(L) + beta * cp.sum(cp.norm(S, 2, axis=0))
+    )
 
 
 @pytest.mark.parametrize("layout", ["wide", "long"])
@@ -196,7 +185,7 @@ def test_classifier_matches_cvxpy(layout):
           .astype(float) for t, X in enumerate(Xs)]
     alpha, beta = 0.05, 0.035
     if layout == "long":
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = RobustLowRankClassifier(alpha=alpha, beta=beta, task_column=4, tol=1e-9,
                                         max_iter=50000).fit(X, y)
     else:

@@ -4,6 +4,7 @@ warm-start check."""
 
 import cvxpy as cp
 import numpy as np
+from scipy.special import log_expit
 
 from skmtl.datasets import make_multitask_regression
 
@@ -20,6 +21,31 @@ def long_task_last(Xs, ys):
     """Per-task ``Xs``, ``ys`` in the long layout with the task index as the last column."""
     X = np.vstack([np.column_stack([X, np.full(len(X), t)]) for t, X in enumerate(Xs)])
     return X, np.concatenate(ys)
+
+
+def cvxpy_datafit(data, W, b, classification=False):
+    """The sum over tasks of the mean squared error / 2 (or mean logistic loss) of the cvxpy
+    variables ``W`` (p, T) and ``b`` (T,) on ``[(X_t, y_t), ...]``."""
+    fit = 0
+    for t, (X, y) in enumerate(data):
+        z = X @ W[:, t] + b[t]
+        if classification:
+            fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
+        else:
+            fit += cp.sum_squares(y - z) / (2 * len(y))
+    return fit
+
+
+def datafit_value(data, coef, intercept, classification=False):
+    """The same sum in numpy for ``coef`` (T, p) and ``intercept`` (T,)."""
+    value = 0.0
+    for t, (X, y) in enumerate(data):
+        z = X @ coef[t] + intercept[t]
+        if classification:
+            value += float(np.mean(-(y * log_expit(z) + (1 - y) * log_expit(-z))))
+        else:
+            value += 0.5 * float(np.mean((y - z) ** 2))
+    return value
 
 
 def two_part_logistic_optimum(Xs, ys, penalty):

@@ -6,10 +6,14 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _structure_helpers import check_warm_start, long_task_first
+from _structure_helpers import (
+    check_warm_start,
+    cvxpy_datafit,
+    datafit_value,
+    long_task_first,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize
-from scipy.special import log_expit
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -62,13 +66,7 @@ def _cvxpy_clustered(data, alpha, coupling, k, classification=False):
     T, p = len(data), data[0][0].shape[1]
     W, b = cp.Variable((p, T)), cp.Variable(T)
     M = cp.Variable((T, T), symmetric=True)
-    fit = 0
-    for t, (X, y) in enumerate(data):
-        z = X @ W[:, t] + b[t]
-        if classification:
-            fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
-        else:
-            fit += cp.sum_squares(y - z) / (2 * len(y))
+    fit = cvxpy_datafit(data, W, b, classification)
     A = alpha * np.eye(T) + coupling * M
     pen = 0.5 * alpha * (alpha + coupling) * cp.matrix_frac(W.T, A)
     cons = [cp.trace(M) == k, M >> 0, np.eye(T) - M >> 0]
@@ -78,14 +76,7 @@ def _cvxpy_clustered(data, alpha, coupling, k, classification=False):
 
 
 def _objective(data, coef, intercept, penalty, classification=False):
-    value = 0.0
-    for t, (X, y) in enumerate(data):
-        z = X @ coef[t] + intercept[t]
-        if classification:
-            value += float(np.mean(-(y * log_expit(z) + (1 - y) * log_expit(-z))))
-        else:
-            value += 0.5 * float(np.mean((y - z) ** 2))
-    return value + penalty.value(coef.T)
+    return datafit_value(data, coef, intercept, classification) + penalty.value(coef.T)
 
 
 # -- the M-step, the gradient, the conjugate --------------------------------------------------

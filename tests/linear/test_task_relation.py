@@ -6,9 +6,13 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _structure_helpers import check_warm_start, long_task_first
+from _structure_helpers import (
+    check_warm_start,
+    cvxpy_datafit,
+    datafit_value,
+    long_task_first,
+)
 from numpy.testing import assert_allclose
-from scipy.special import log_expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
@@ -61,13 +65,7 @@ def _wide(seed=0, n=60, p=3, T=4, missing=0.25, classification=False):
 def _cvxpy_mtrl(data, alpha, coupling, classification=False):
     T, p = len(data), data[0][0].shape[1]
     W, b = cp.Variable((p, T)), cp.Variable(T)
-    fit = 0
-    for t, (X, y) in enumerate(data):
-        z = X @ W[:, t] + b[t]
-        if classification:
-            fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
-        else:
-            fit += cp.sum_squares(y - z) / (2 * len(y))
+    fit = cvxpy_datafit(data, W, b, classification)
     pen = 0.5 * alpha * cp.sum_squares(W) + 0.5 * coupling * cp.square(cp.normNuc(W))
     prob = cp.Problem(cp.Minimize(fit + pen))
     prob.solve(solver=cp.CLARABEL)
@@ -75,14 +73,8 @@ def _cvxpy_mtrl(data, alpha, coupling, classification=False):
 
 
 def _objective(data, coef, intercept, alpha, coupling, classification=False):
-    value = 0.0
-    for t, (X, y) in enumerate(data):
-        z = X @ coef[t] + intercept[t]
-        if classification:
-            value += float(np.mean(-(y * log_expit(z) + (1 - y) * log_expit(-z))))
-        else:
-            value += 0.5 * float(np.mean((y - z) ** 2))
-    return value + 0.5 * alpha * np.sum(coef**2) + 0.5 * coupling * _nuc(coef) ** 2
+    pen = 0.5 * alpha * np.sum(coef**2) + 0.5 * coupling * _nuc(coef) ** 2
+    return datafit_value(data, coef, intercept, classification) + pen
 
 
 # -- the variational identity, the prox, the conjugate ------------------------------------------

@@ -27,10 +27,6 @@ class GradientNorm(StoppingRule):
     """``||grad (f + P)(W, b)||_F`` over ``(W, b)``: zero exactly at the minimiser of a smooth
     objective (the proximal-gradient mapping of a smooth penalty is its gradient)."""
 
-    def __init__(self, datafit, penalty, threshold):
-        self.datafit, self.penalty, self.threshold = datafit, penalty, threshold
-        self.last = {}
-
     def __call__(self, W, b, Z, L=None):
         f, gW, gb = self.datafit.gradient(W, b, Z)
         pen, pg = self.penalty.value_grad(W)

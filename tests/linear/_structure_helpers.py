@@ -48,6 +48,45 @@ def datafit_value(data, coef, intercept, classification=False):
     return value
 
 
+def least_squares_value(Xs, ys, W, b):
+    """``sum_t ||y_t - X_t W[:, t] - b_t||^2 / (2 n_t)`` for ``W`` (p, T)."""
+    return sum(
+        np.sum((y - X @ W[:, t] - b[t]) ** 2) / (2 * len(y)) for t, (X, y) in enumerate(zip(Xs, ys))
+    )
+
+
+def least_squares_gap(Xs, ys, W, pen, dual_norm):
+    """Duality gap recomputed from scratch for per-task least squares with penalty value ``pen``
+    at ``W`` (p, T): centred data (the intercepts eliminated), dual point the residual rescaled
+    by the best feasible ``kappa``; ``dual_norm(G)`` is the penalty's dual norm of the gradient
+    ``G`` (p, T)."""
+    Xc = [X - X.mean(axis=0) for X in Xs]
+    yc = [y - y.mean() for y in ys]
+    R = [y - X @ W[:, t] for t, (X, y) in enumerate(zip(Xc, yc))]
+    n = np.array([len(y) for y in ys])
+    f = sum(r @ r / (2 * m) for r, m in zip(R, n))
+    G = np.column_stack([X.T @ r / m for X, r, m in zip(Xc, R, n)])
+    dn = dual_norm(G)
+    lin = sum(y @ r / m for y, r, m in zip(yc, R, n))
+    quad = sum(r @ r / m for r, m in zip(R, n))
+    kappa = np.clip(lin / quad, 0, 1 / dn)
+    return f + pen - (kappa * lin - 0.5 * kappa**2 * quad)
+
+
+def two_part_least_squares_optimum(Xs, ys, penalty):
+    """``(value, U + V)`` at the optimum (cvxpy, Clarabel) of the per-task least squares
+    ``||y_t - X_t (U + V)[:, t] - b_t||^2 / (2 n_t)`` plus ``penalty(U, V)``."""
+    p, T = Xs[0].shape[1], len(Xs)
+    U, V, b = cp.Variable((p, T)), cp.Variable((p, T)), cp.Variable(T)
+    fit = sum(
+        cp.sum_squares(y - X @ (U[:, t] + V[:, t]) - b[t]) / (2 * len(y))
+        for t, (X, y) in enumerate(zip(Xs, ys))
+    )
+    prob = cp.Problem(cp.Minimize(fit + penalty(U, V)))
+    prob.solve(solver="CLARABEL")
+    return prob.value, U.value + V.value
+
+
 def two_part_logistic_optimum(Xs, ys, penalty):
     """The optimal value (cvxpy, Clarabel) of the per-task mean logistic loss with coefficients
     ``U + V`` (two (p, T) variables) plus ``penalty(U, V)``."""

@@ -8,7 +8,13 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _structure_helpers import long_task_last, two_part_logistic_optimum
+from _structure_helpers import (
+    least_squares_gap,
+    least_squares_value,
+    long_task_last,
+    two_part_least_squares_optimum,
+    two_part_logistic_optimum,
+)
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
@@ -56,49 +62,30 @@ def _per_task(X, Y):
     ]
 
 
-def _datafit(Xs, ys, W, b):
-    return sum(
-        np.sum((y - X @ W[:, t] - b[t]) ** 2) / (2 * len(y)) for t, (X, y) in enumerate(zip(Xs, ys))
-    )
-
-
 def _cvx_dirty(Xs, ys, alpha, beta):
-    p, T = Xs[0].shape[1], len(Xs)
-    P, Q, b = cp.Variable((p, T)), cp.Variable((p, T)), cp.Variable(T)
-    fit = sum(
-        cp.sum_squares(y - X @ (P[:, t] + Q[:, t]) - b[t]) / (2 * len(y))
-        for t, (X, y) in enumerate(zip(Xs, ys))
+    return two_part_least_squares_optimum(
+        Xs, ys, lambda P, Q: alpha * cp.sum(cp.norm(P, 2, axis=1)) + beta * cp.sum(cp.abs(Q))
     )
-    pen = alpha * cp.sum(cp.norm(P, 2, axis=1)) + beta * cp.sum(cp.abs(Q))
-    prob = cp.Problem(cp.Minimize(fit + pen))
-    prob.solve(solver="CLARABEL")
-    return prob.value, P.value + Q.value
 
 
 def _objective(model, Xs, ys, alpha, beta):
     P, Q = model.shared_coef_.T, model.specific_coef_.T
     pen = alpha * np.sum(np.linalg.norm(P, axis=1)) + beta * np.sum(np.abs(Q))
-    return _datafit(Xs, ys, model.coef_.T, model.intercept_) + pen
+    return least_squares_value(Xs, ys, model.coef_.T, model.intercept_) + pen
 
 
 def _gap(Xs, ys, W, alpha, beta):
     """Duality gap recomputed from scratch: centred per-task least squares, dual point the
     rescaled residual, dual norm ``max(max_j ||G_j|| / alpha, max |G_jt| / beta)``."""
-    Xc = [X - X.mean(axis=0) for X in Xs]
-    yc = [y - y.mean() for y in ys]
-    R = [y - X @ W[:, t] for t, (X, y) in enumerate(zip(Xc, yc))]
-    n = np.array([len(y) for y in ys])
-    f = sum(r @ r / (2 * m) for r, m in zip(R, n))
-    pen = alpha * np.sum(np.linalg.norm(dirty_split(W, alpha, beta)[0], axis=1)) + beta * np.sum(
-        np.abs(dirty_split(W, alpha, beta)[1])
+    P, Q = dirty_split(W, alpha, beta)
+    pen = alpha * np.sum(np.linalg.norm(P, axis=1)) + beta * np.sum(np.abs(Q))
+    return least_squares_gap(
+        Xs,
+        ys,
+        W,
+        pen,
+        lambda G: max(np.max(np.linalg.norm(G, axis=1)) / alpha, np.max(np.abs(G)) / beta),
     )
-    G = np.column_stack([X.T @ r / m for X, r, m in zip(Xc, R, n)])
-    dn = max(np.max(np.linalg.norm(G, axis=1)) / alpha, np.max(np.abs(G)) / beta)
-    lin = sum(y @ r / m for y, r, m in zip(yc, R, n))
-    quad = sum(r @ r / m for r, m in zip(R, n))
-    kappa = np.clip(lin / quad, 0, 1 / dn)
-    dual = kappa * lin - 0.5 * kappa**2 * quad
-    return f + pen - dual
 
 
 @pytest.mark.parametrize("layout", ["wide", "long"])

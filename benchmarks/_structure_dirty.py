@@ -218,6 +218,15 @@ def proj_box_ball(V, b, r):
         out[bad] = np.clip(Vb * tau[:, None], -b, b)
     return out
 
+def _momentum(W, Wn, Y, t):
+    """FISTA's next extrapolated point and ``t`` after the step ``Y -> Wn`` from the iterate
+    ``W``, restarting (``t = 1``) when the step goes against the momentum."""
+    if np.sum((Y - Wn) * (Wn - W)) > 0:
+        return Wn, 1.0
+    tn = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+    return Wn + (t - 1) / tn * (Wn - W), tn
+
+
 def bare_dirty(gram, alpha, beta, threshold, max_iter=200000, check=10):
     """FISTA with gradient restart in ``W``, prox ``V - proj(V)`` on the intersection of the
     dual balls; stops on the duality gap."""
@@ -227,11 +236,7 @@ def bare_dirty(gram, alpha, beta, threshold, max_iter=200000, check=10):
     for it in range(1, max_iter + 1):
         V = Y - (gram.QW(Y) - gram.q) / L
         Wn = V - proj_box_ball(V, beta / L, alpha / L)
-        if np.sum((Y - Wn) * (Wn - W)) > 0:
-            Y, t = Wn, 1.0
-        else:
-            tn = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-            Y, t = Wn + (t - 1) / tn * (Wn - W), tn
+        Y, t = _momentum(W, Wn, Y, t)
         W = Wn
         if it % check == 0:
             f, G, lin = gram.pieces(W)
@@ -251,11 +256,7 @@ def bare_split(gram, prox_a, prox_b, pen, dual_norm, threshold, max_iter=200000,
         W = Y[:, :M] + Y[:, M:]
         G = gram.QW(W) - gram.q
         Vn = np.hstack([prox_a(Y[:, :M] - step * G, step), prox_b(Y[:, M:] - step * G, step)])
-        if np.sum((Y - Vn) * (Vn - V)) > 0:
-            Y, t = Vn, 1.0
-        else:
-            tn = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-            Y, t = Vn + (t - 1) / tn * (Vn - V), tn
+        Y, t = _momentum(V, Vn, Y, t)
         V = Vn
         if it % check == 0:
             A, B = V[:, :M], V[:, M:]
@@ -292,11 +293,7 @@ def bare_graph(gram, alpha, coupling, A, rho, threshold, max_iter=200000, check=
     Y, t = W, 1.0
     for it in range(1, max_iter + 1):
         Wn = prox(Y - grad(Y) / L, 1 / L)
-        if np.sum((Y - Wn) * (Wn - W)) > 0:
-            Y, t = Wn, 1.0
-        else:
-            tn = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-            Y, t = Wn + (t - 1) / tn * (Wn - W), tn
+        Y, t = _momentum(W, Wn, Y, t)
         W = Wn
         if it % check == 0:
             Gm = L * (W - prox(W - grad(W) / L, 1 / L))

@@ -240,18 +240,23 @@ def test_save_refits_on_all_rows_and_the_loaded_pipeline_predicts_a_new_csv(
     assert pred[:, 2].tolist() == clf.predict(Fnew).tolist()
 
 
+def _school_csv(path, schools, slopes, n_per_school, seed):
+    """A long-layout CSV ``x0,x1,school,y`` with ``y = slope * x0 + noise`` in each school."""
+    rng = np.random.RandomState(seed)
+    lines = ["x0,x1,school,y"]
+    for s, slope in zip(schools, slopes):
+        for _ in range(n_per_school):
+            x = rng.randn(2)
+            lines.append(f"{x[0]:.4f},{x[1]:.4f},{s},{slope * x[0] + 0.1 * rng.randn():.4f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def test_save_method_long_layout_and_an_unseen_task(tmp_path, capsys):
     pytest.importorskip("skops")
     from skmtl import io
 
-    rng = np.random.RandomState(1)
-    lines = ["x0,x1,school,y"]
-    for s, slope in zip(["north", "south", "east"], [1.0, 1.2, 0.8]):
-        for _ in range(20):
-            x = rng.randn(2)
-            lines.append(f"{x[0]:.4f},{x[1]:.4f},{s},{slope * x[0] + 0.1 * rng.randn():.4f}")
-    path = tmp_path / "long.csv"
-    path.write_text("\n".join(lines) + "\n")
+    path = _school_csv(tmp_path / "long.csv", ["north", "south", "east"], [1.0, 1.2, 0.8], 20, 1)
     out_model = tmp_path / "m.skops"
     argv = ["compare", str(path), "--target", "y", "--task-column", "school"]
     argv += ["--methods", "independent", "pooled", "--save-method", "mean_regularized"]
@@ -393,14 +398,8 @@ def test_a_new_method_is_one_entry_with_its_details(monkeypatch, tmp_path):
 def test_clustered_method_reports_its_task_clusters(tmp_path, capsys):
     # six schools: three where y rises with x0, three where it falls (which clusters the
     # estimator finds is its own tests' business; here: they are reported, per split)
-    rng = np.random.RandomState(0)
-    lines = ["x0,x1,school,y"]
-    for s, slope in zip("abcdef", [1.0, 1.1, 0.9, -1.0, -1.1, -0.9]):
-        for _ in range(24):
-            x = rng.randn(2)
-            lines.append(f"{x[0]:.4f},{x[1]:.4f},{s},{slope * x[0] + 0.1 * rng.randn():.4f}")
-    path = tmp_path / "groups.csv"
-    path.write_text("\n".join(lines) + "\n")
+    slopes = [1.0, 1.1, 0.9, -1.0, -1.1, -0.9]
+    path = _school_csv(tmp_path / "groups.csv", "abcdef", slopes, 24, 0)
     out_json = tmp_path / "r.json"
     argv = ["compare", str(path), "--target", "y", "--task-column", "school"]
     code = main([*argv, "--methods", "clustered", "task_relation", "--json", str(out_json), *FAST])

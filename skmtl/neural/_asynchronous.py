@@ -36,7 +36,7 @@ import torch
 import torch.multiprocessing as mp
 
 from ._data import BatchSlicer, as_tensor_pair
-from ._net import MultiTaskNet, TrainingDivergedError
+from ._net import MultiTaskNet
 
 __all__ = ["AsynchronousMultiTaskNet", "active_net_class", "fit_asynchronous"]
 
@@ -383,24 +383,13 @@ class AsynchronousMultiTaskNet(MultiTaskNet):
         self.history.record(f"{prefix}_batch_count", n_batches)
         # CPU seconds the workers spent in the epoch's steps (their cores' share of ``dur``)
         self.history.record("worker_cpu", float(sum(res["cpu"] for res in results)))
-        diverged = []
-        for task, s, c in zip(tasks, sums.tolist(), counts.tolist(), strict=True):
-            value = s / c if c > 0 else math.nan
-            self.history.record(f"{prefix}_loss_{task}", value)
-            if c > 0 and not math.isfinite(value):
-                diverged.append((task, value))
+        diverged = self._record_task_losses(prefix, tasks, sums, counts)
         balancer = self.weighting_
         if has_w and balancer._acc is not None:
             balancer._acc = (w_sums, w_counts)
         for key, value in balancer.end_epoch().items():
             self.history.record(key, value)
-        if diverged:
-            detail = ", ".join(f"task {task!r}: {value}" for task, value in diverged)
-            raise TrainingDivergedError(
-                f"Training diverged in epoch {len(self.history)}: the training loss is not "
-                f"finite ({detail}). Lower the learning rate (lr={self.lr}), standardise X and "
-                "the regression targets, or lower the weights of these tasks in task_weights."
-            )
+        self._raise_if_diverged(diverged)
 
     def __getstate__(self):
         state = super().__getstate__()

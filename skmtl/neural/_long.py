@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linear._validation import split_task_column
+from ..linear._validation import is_missing, split_task_column
 
 __all__ = ["check_long_params", "encode_tasks", "split_task_column"]
 
@@ -54,8 +54,10 @@ def encode_tasks(labels, *, known=None, column=None, unknown: str = "error"):
     where = f" in task column {column!r}" if column is not None else ""
     if labels.dtype.kind in "fc" and np.isnan(labels).any():
         raise ValueError(f"The task column{where} has {int(np.isnan(labels).sum())} NaN value(s).")
-    if labels.dtype == object and any(v is None for v in labels.tolist()):
-        raise ValueError(f"The task column{where} has missing values (None).")
+    if labels.dtype == object and (n_missing := int(is_missing(labels).sum())):
+        raise ValueError(
+            f"The task column{where} has {n_missing} missing value(s) (None, NaN or pandas NA)."
+        )
     if known is None:
         try:
             tasks, codes = np.unique(labels, return_inverse=True)

@@ -152,20 +152,31 @@ class MultiTaskNet(NeuralNet):
             sums, counts = (t.cpu() for t in self._epoch_acc)
         finally:
             self._epoch_acc = None
+        diverged = self._record_task_losses(prefix, tasks, sums, counts)
+        if training:  # the strategy's mean weight per task over the epoch (weight_<task>)
+            for key, value in self.weighting_.end_epoch().items():
+                self.history.record(key, value)
+            self._raise_if_diverged(diverged)
+
+    def _record_task_losses(self, prefix, tasks, sums, counts):
+        """Record the epoch's mean loss of each task (``{prefix}_loss_<task>``, NaN for a task
+        without a label in the epoch); returns the ``(task, value)`` pairs that are not finite."""
         diverged = []
         for task, s, c in zip(tasks, sums.tolist(), counts.tolist(), strict=True):
             value = s / c if c > 0 else math.nan
             self.history.record(f"{prefix}_loss_{task}", value)
             if c > 0 and not math.isfinite(value):
                 diverged.append((task, value))
-        if training:  # the strategy's mean weight per task over the epoch (weight_<task>)
-            for key, value in self.weighting_.end_epoch().items():
-                self.history.record(key, value)
-        if diverged and training:
-            epoch = len(self.history)
-            detail = ", ".join(f"task {task!r}: {value}" for task, value in diverged)
-            raise TrainingDivergedError(
-                f"Training diverged in epoch {epoch}: the training loss is not finite "
-                f"({detail}). Lower the learning rate (lr={self.lr}), standardise X and the "
-                "regression targets, or lower the weights of these tasks in task_weights."
-            )
+        return diverged
+
+    def _raise_if_diverged(self, diverged):
+        """:class:`TrainingDivergedError` naming the tasks of ``diverged`` (if any)."""
+        if not diverged:
+            return
+        epoch = len(self.history)
+        detail = ", ".join(f"task {task!r}: {value}" for task, value in diverged)
+        raise TrainingDivergedError(
+            f"Training diverged in epoch {epoch}: the training loss is not finite "
+            f"({detail}). Lower the learning rate (lr={self.lr}), standardise X and the "
+            "regression targets, or lower the weights of these tasks in task_weights."
+        )

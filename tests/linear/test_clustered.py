@@ -6,9 +6,14 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _structure_helpers import (
+    check_warm_start,
+    cvxpy_datafit,
+    datafit_value,
+    long_task_first,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize
-from scipy.special import log_expit
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -42,13 +47,6 @@ def _tasks(seed=0, T=4, p=3, sizes=(25, 40, 31, 18), classification=False, clust
     return data
 
 
-def _long(data):
-    task = np.concatenate([np.full(len(y), t) for t, (_, y) in enumerate(data)])
-    X = np.vstack([X for X, _ in data])
-    y = np.concatenate([y for _, y in data])
-    return np.column_stack([task, X]), y
-
-
 def _wide(seed=0, n=60, p=3, T=4, missing=0.25, classification=False):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, p)) + 0.3
@@ -68,13 +66,7 @@ def _cvxpy_clustered(data, alpha, coupling, k, classification=False):
     T, p = len(data), data[0][0].shape[1]
     W, b = cp.Variable((p, T)), cp.Variable(T)
     M = cp.Variable((T, T), symmetric=True)
-    fit = 0
-    for t, (X, y) in enumerate(data):
-        z = X @ W[:, t] + b[t]
-        if classification:
-            fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
-        else:
-            fit += cp.sum_squares(y - z) / (2 * len(y))
+    fit = cvxpy_datafit(data, W, b, classification)
     A = alpha * np.eye(T) + coupling * M
     pen = 0.5 * alpha * (alpha + coupling) * cp.matrix_frac(W.T, A)
     cons = [cp.trace(M) == k, M >> 0, np.eye(T) - M >> 0]
@@ -84,14 +76,7 @@ def _cvxpy_clustered(data, alpha, coupling, k, classification=False):
 
 
 def _objective(data, coef, intercept, penalty, classification=False):
-    value = 0.0
-    for t, (X, y) in enumerate(data):
-        z = X @ coef[t] + intercept[t]
-        if classification:
-            value += float(np.mean(-(y * log_expit(z) + (1 - y) * log_expit(-z))))
-        else:
-            value += 0.5 * float(np.mean((y - z) ** 2))
-    return value + penalty.value(coef.T)
+    return datafit_value(data, coef, intercept, classification) + penalty.value(coef.T)
 
 
 # -- the M-step, the gradient, the conjugate --------------------------------------------------
@@ -220,7 +205,7 @@ def test_regressor_long_layout_matches_cvxpy(k):
     data = _tasks(seed=0)
     alpha, coupling = 0.05, 2.0
     opt, W_ref, b_ref = _cvxpy_clustered(data, alpha, coupling, k)
-    Xl, y = _long(data)
+    Xl, y = long_task_first(data)
     est = ClusteredRegressor(alpha, coupling, n_clusters=k, task_column=0, tol=1e-10).fit(Xl, y)
     assert_allclose(est.coef_, W_ref, atol=2e-4)
     assert_allclose(est.intercept_, b_ref, atol=2e-4)
@@ -253,7 +238,7 @@ def test_classifier_matches_cvxpy(layout):
     if layout == "wide":
         est.fit(X, Y)
     else:
-        est.set_params(task_column=0).fit(*_long(data))
+        est.set_params(task_column=0).fit(*long_task_first(data))
     assert_allclose(est.coef_, W_ref, atol=5e-4)
     assert_allclose(est.intercept_, b_ref, atol=5e-4)
     pen = ClusteredPenalty(0.05, 1.0, 2, 4)
@@ -269,7 +254,7 @@ def test_duality_gap_bounds_suboptimality_along_the_way():
     data = _tasks(seed=4)
     alpha, coupling, k = 0.05, 2.0, 2
     opt, _, _ = _cvxpy_clustered(data, alpha, coupling, k)
-    Xl, y = _long(data)
+    Xl, y = long_task_first(data)
     design, order = long_design(Xl[:, 1:], Xl[:, 0].astype(int), 4, [1] * 4)
     quad = Quadratic(design, y[order][:, None])
     pen = ClusteredPenalty(alpha, coupling, k, 4)
@@ -412,11 +397,11 @@ def test_sparse_equals_dense_and_warm_start():
     dense = ClusteredRegressor(0.05, 1.0, n_clusters=2, tol=1e-10).fit(X, Y)
     sparse = ClusteredRegressor(0.05, 1.0, n_clusters=2, tol=1e-10).fit(sp.csr_matrix(X), Y)
     assert_allclose(sparse.coef_, dense.coef_, atol=1e-8)
-    _check_warm_start(ClusteredRegressor, dict(n_clusters=2))
+    check_warm_start(ClusteredRegressor, dict(n_clusters=2))
 
 def test_string_labels_long_layout_and_convergence_warning():
     data = _tasks(seed=12, classification=True)
-    Xl, y = _long(data)
+    Xl, y = long_task_first(data)
     labels = np.array(["no", "yes"])[y]
     names = np.array(["a", "b", "c", "d"])[Xl[:, 0].astype(int)]
     Xo = np.column_stack([names, Xl[:, 1:]]).astype(object)
@@ -427,7 +412,7 @@ def test_string_labels_long_layout_and_convergence_warning():
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         ClusteredRegressor(
             0.01, 1.0, n_clusters=2, max_iter=2, tol=1e-12, task_column=0
-        ).fit(*_long(_tasks()))
+        ).fit(*long_task_first(_tasks()))
 
 
 def test_pipeline_and_grid_search():
@@ -467,20 +452,6 @@ def test_mixed_output_widths_are_a_clear_error():
 def test_clone_keeps_parameters():
     est = ClusteredRegressor(0.3, 2.0, n_clusters=3, random_state=1)
     assert clone(est).get_params() == est.get_params()
-
-
-def _check_warm_start(Estimator, params):
-    """A warm start from a nearby solution takes fewer iterations and lands on the same optimum
-    (within the distance the two duality gaps allow: ||dW|| <= sqrt(2 gap / alpha) each)."""
-    X, Y, _ = make_multitask_regression(80, 30, 6, random_state=0)
-    X = X * np.linspace(0.1, 3, 30)
-    alpha = 0.001
-    warm = Estimator(alpha, 1.0, tol=1e-10, warm_start=True, **params).fit(X, Y)
-    warm.set_params(coupling=1.01).fit(X, Y)
-    cold = Estimator(alpha, 1.01, tol=1e-10, **params).fit(X, Y)
-    assert warm.n_iter_ < cold.n_iter_
-    bound = np.sqrt(2 * warm.dual_gap_ / alpha) + np.sqrt(2 * cold.dual_gap_ / alpha)
-    assert np.linalg.norm(warm.coef_ - cold.coef_) <= bound
 
 
 def test_docstrings_describe_the_certificate_actually_used():

@@ -8,6 +8,13 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _structure_helpers import (
+    least_squares_gap,
+    least_squares_value,
+    long_task_last,
+    two_part_least_squares_optimum,
+    two_part_logistic_optimum,
+)
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
@@ -55,54 +62,30 @@ def _per_task(X, Y):
     ]
 
 
-def _long(Xs, ys):
-    X = np.vstack([np.column_stack([X, np.full(len(X), t)]) for t, X in enumerate(Xs)])
-    return X, np.concatenate(ys)
-
-
-def _datafit(Xs, ys, W, b):
-    return sum(
-        np.sum((y - X @ W[:, t] - b[t]) ** 2) / (2 * len(y)) for t, (X, y) in enumerate(zip(Xs, ys))
-    )
-
-
 def _cvx_dirty(Xs, ys, alpha, beta):
-    p, T = Xs[0].shape[1], len(Xs)
-    P, Q, b = cp.Variable((p, T)), cp.Variable((p, T)), cp.Variable(T)
-    fit = sum(
-        cp.sum_squares(y - X @ (P[:, t] + Q[:, t]) - b[t]) / (2 * len(y))
-        for t, (X, y) in enumerate(zip(Xs, ys))
+    return two_part_least_squares_optimum(
+        Xs, ys, lambda P, Q: alpha * cp.sum(cp.norm(P, 2, axis=1)) + beta * cp.sum(cp.abs(Q))
     )
-    pen = alpha * cp.sum(cp.norm(P, 2, axis=1)) + beta * cp.sum(cp.abs(Q))
-    prob = cp.Problem(cp.Minimize(fit + pen))
-    prob.solve(solver="CLARABEL")
-    return prob.value, P.value + Q.value
 
 
 def _objective(model, Xs, ys, alpha, beta):
     P, Q = model.shared_coef_.T, model.specific_coef_.T
     pen = alpha * np.sum(np.linalg.norm(P, axis=1)) + beta * np.sum(np.abs(Q))
-    return _datafit(Xs, ys, model.coef_.T, model.intercept_) + pen
+    return least_squares_value(Xs, ys, model.coef_.T, model.intercept_) + pen
 
 
 def _gap(Xs, ys, W, alpha, beta):
     """Duality gap recomputed from scratch: centred per-task least squares, dual point the
     rescaled residual, dual norm ``max(max_j ||G_j|| / alpha, max |G_jt| / beta)``."""
-    Xc = [X - X.mean(axis=0) for X in Xs]
-    yc = [y - y.mean() for y in ys]
-    R = [y - X @ W[:, t] for t, (X, y) in enumerate(zip(Xc, yc))]
-    n = np.array([len(y) for y in ys])
-    f = sum(r @ r / (2 * m) for r, m in zip(R, n))
-    pen = alpha * np.sum(np.linalg.norm(dirty_split(W, alpha, beta)[0], axis=1)) + beta * np.sum(
-        np.abs(dirty_split(W, alpha, beta)[1])
+    P, Q = dirty_split(W, alpha, beta)
+    pen = alpha * np.sum(np.linalg.norm(P, axis=1)) + beta * np.sum(np.abs(Q))
+    return least_squares_gap(
+        Xs,
+        ys,
+        W,
+        pen,
+        lambda G: max(np.max(np.linalg.norm(G, axis=1)) / alpha, np.max(np.abs(G)) / beta),
     )
-    G = np.column_stack([X.T @ r / m for X, r, m in zip(Xc, R, n)])
-    dn = max(np.max(np.linalg.norm(G, axis=1)) / alpha, np.max(np.abs(G)) / beta)
-    lin = sum(y @ r / m for y, r, m in zip(yc, R, n))
-    quad = sum(r @ r / m for r, m in zip(R, n))
-    kappa = np.clip(lin / quad, 0, 1 / dn)
-    dual = kappa * lin - 0.5 * kappa**2 * quad
-    return f + pen - dual
 
 
 @pytest.mark.parametrize("layout", ["wide", "long"])
@@ -114,7 +97,7 @@ def test_matches_cvxpy(layout, alpha, beta):
         Xs, ys = _per_task(X, Y)
         model = DirtyRegressor(alpha=alpha, beta=beta, tol=1e-10, max_iter=50000).fit(X, Y)
     else:
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = DirtyRegressor(alpha=alpha, beta=beta, task_column=X.shape[1] - 1, tol=1e-10,
                                max_iter=50000).fit(X, y)
     assert 0 < beta * np.sqrt(len(Xs)) and beta < alpha  # strictly between the limits
@@ -131,7 +114,7 @@ def test_matches_cvxpy(layout, alpha, beta):
 
 def test_gap_certifies_a_loose_solution():
     Xs, ys, _ = _tasks(seed=3)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     alpha, beta = 0.1, 0.07
     model = DirtyRegressor(alpha=alpha, beta=beta, task_column=X.shape[1] - 1, tol=1e-2).fit(X, y)
     ref, _ = _cvx_dirty(Xs, ys, alpha, beta)
@@ -220,16 +203,9 @@ def test_support_recovery():
 
 
 def _logistic_ref(Xs, ys, alpha, beta):
-    p, T = Xs[0].shape[1], len(Xs)
-    P, Q, b = cp.Variable((p, T)), cp.Variable((p, T)), cp.Variable(T)
-    fit = 0
-    for t, (X, y) in enumerate(zip(Xs, ys)):
-        z = X @ (P[:, t] + Q[:, t]) + b[t]
-        fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
-    pen = alpha * cp.sum(cp.norm(P, 2, axis=1)) + beta * cp.sum(cp.abs(Q))
-    prob = cp.Problem(cp.Minimize(fit + pen))
-    prob.solve(solver="CLARABEL")
-    return prob.value
+    return two_part_logistic_optimum(
+        Xs, ys, lambda P, Q: alpha * cp.sum(cp.norm(P, 2, axis=1)) + beta * cp.sum(cp.abs(Q))
+    )
 
 
 @pytest.mark.parametrize("layout", ["wide", "long"])
@@ -240,7 +216,7 @@ def test_classifier_matches_cvxpy(layout):
           for t, X in enumerate(Xs)]
     alpha, beta = 0.05, 0.035
     if layout == "long":
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = DirtyClassifier(alpha=alpha, beta=beta, task_column=5, tol=1e-9,
                                 max_iter=50000).fit(X, y)
         W, b = model.coef_.T, model.intercept_
@@ -300,7 +276,7 @@ def test_sparse_X_equals_dense_and_single_task():
 
 def test_warm_start_and_convergence_warning():
     Xs, ys, _ = _tasks(seed=4)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     model = DirtyRegressor(alpha=0.1, beta=0.07, task_column=7, tol=1e-8, warm_start=True)
     model.fit(X, y)
     first = model.n_iter_

@@ -7,6 +7,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _structure_helpers import long_task_last
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -28,11 +29,6 @@ def _tasks(seed=0, p=5, n_t=(30, 45, 60, 38)):
     ys = [X @ (w0 + 0.4 * t * rng.normal(size=p)) + t + 0.3 * rng.normal(size=len(X))
           for t, X in enumerate(Xs)]
     return Xs, ys
-
-
-def _long(Xs, ys):
-    X = np.vstack([np.column_stack([X, np.full(len(X), t)]) for t, X in enumerate(Xs)])
-    return X, np.concatenate(ys)
 
 
 def _wide(seed=0, n=60, p=5, T=4, missing=0.25):
@@ -101,7 +97,7 @@ def test_chain_graph_matches_normal_equations(layout, coupling):
                                           tol=1e-12, max_iter=50000).fit(X, Y)
     else:
         Xs, ys = _tasks()
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         edges = [(0, 1, 1.0), (1, 2, 2.0), (2, 3, 0.5)]
         model = GraphRegularizedRegressor(alpha=0.05, coupling=coupling, task_graph=edges,
                                           task_column=5, tol=1e-12, max_iter=50000).fit(X, y)
@@ -119,7 +115,7 @@ def test_l1_term_matches_cvxpy(layout):
                                           task_graph=CHAIN, tol=1e-11, max_iter=100000).fit(X, Y)
     else:
         Xs, ys = _tasks(seed=1)
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = GraphRegularizedRegressor(alpha=alpha, coupling=coupling, l1_ratio=rho,
                                           task_graph=CHAIN, task_column=5, tol=1e-11,
                                           max_iter=100000).fit(X, y)
@@ -163,7 +159,7 @@ def test_graph_by_task_names():
 
 def test_long_layout_string_tasks():
     Xs, ys = _tasks(seed=5)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     labels = np.array(["a", "b", "c", "d"], dtype=object)[X[:, -1].astype(int)]
     Xo = np.column_stack([X[:, :-1].astype(object), labels])
     model = GraphRegularizedRegressor(alpha=0.05, coupling=1.0, task_column=5,

@@ -6,6 +6,13 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _structure_helpers import (
+    least_squares_gap,
+    least_squares_value,
+    long_task_last,
+    two_part_least_squares_optimum,
+    two_part_logistic_optimum,
+)
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -47,48 +54,30 @@ def _wide(seed=0, n=70, p=6, T=5, missing=0.3):
     return X, Y, Xs, ys
 
 
-def _long(Xs, ys):
-    X = np.vstack([np.column_stack([X, np.full(len(X), t)]) for t, X in enumerate(Xs)])
-    return X, np.concatenate(ys)
-
-
 def _cvx_robust(Xs, ys, alpha, beta):
-    p, T = Xs[0].shape[1], len(Xs)
-    L, S, b = cp.Variable((p, T)), cp.Variable((p, T)), cp.Variable(T)
-    fit = sum(
-        cp.sum_squares(y - X @ (L[:, t] + S[:, t]) - b[t]) / (2 * len(y))
-        for t, (X, y) in enumerate(zip(Xs, ys))
+    return two_part_least_squares_optimum(
+        Xs, ys, lambda L, S: alpha * cp.normNuc(L) + beta * cp.sum(cp.norm(S, 2, axis=0))
     )
-    pen = alpha * cp.normNuc(L) + beta * cp.sum(cp.norm(S, 2, axis=0))
-    prob = cp.Problem(cp.Minimize(fit + pen))
-    prob.solve(solver="CLARABEL")
-    return prob.value, L.value + S.value
 
 
 def _objective(model, Xs, ys, alpha, beta):
     W, b = model.coef_.T, model.intercept_
     L, S = model.low_rank_coef_.T, model.outlier_coef_.T
-    fit = sum(np.sum((y - X @ W[:, t] - b[t]) ** 2) / (2 * len(y))
-              for t, (X, y) in enumerate(zip(Xs, ys)))
-    return fit + alpha * np.linalg.norm(L, "nuc") + beta * np.sum(np.linalg.norm(S, axis=0))
+    pen = alpha * np.linalg.norm(L, "nuc") + beta * np.sum(np.linalg.norm(S, axis=0))
+    return least_squares_value(Xs, ys, W, b) + pen
 
 
 def _gap(Xs, ys, model, alpha, beta):
     """Duality gap from scratch; dual norm ``max(||G||_2 / alpha, max_t ||g_t|| / beta)``."""
-    W = model.coef_.T
-    Xc = [X - X.mean(axis=0) for X in Xs]
-    yc = [y - y.mean() for y in ys]
-    R = [y - X @ W[:, t] for t, (X, y) in enumerate(zip(Xc, yc))]
-    n = np.array([len(y) for y in ys])
-    f = sum(r @ r / (2 * m) for r, m in zip(R, n))
     L, S = model.low_rank_coef_.T, model.outlier_coef_.T
     pen = alpha * np.linalg.norm(L, "nuc") + beta * np.sum(np.linalg.norm(S, axis=0))
-    G = np.column_stack([X.T @ r / m for X, r, m in zip(Xc, R, n)])
-    dn = max(np.linalg.norm(G, 2) / alpha, np.max(np.linalg.norm(G, axis=0)) / beta)
-    lin = sum(y @ r / m for y, r, m in zip(yc, R, n))
-    quad = sum(r @ r / m for r, m in zip(R, n))
-    kappa = np.clip(lin / quad, 0, 1 / dn)
-    return f + pen - (kappa * lin - 0.5 * kappa**2 * quad)
+    return least_squares_gap(
+        Xs,
+        ys,
+        model.coef_.T,
+        pen,
+        lambda G: max(np.linalg.norm(G, 2) / alpha, np.max(np.linalg.norm(G, axis=0)) / beta),
+    )
 
 
 @pytest.mark.parametrize("layout", ["wide", "long"])
@@ -100,7 +89,7 @@ def test_matches_cvxpy(layout, alpha, beta):
         model.fit(X, Y)
     else:
         Xs, ys, _ = _tasks()
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = RobustLowRankRegressor(alpha=alpha, beta=beta, task_column=X.shape[1] - 1,
                                        tol=1e-10, max_iter=100000).fit(X, y)
     T = len(Xs)
@@ -117,7 +106,7 @@ def test_matches_cvxpy(layout, alpha, beta):
 
 def test_gap_certifies_a_loose_solution():
     Xs, ys, _ = _tasks(seed=5)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     model = RobustLowRankRegressor(alpha=0.3, beta=0.2, task_column=6, tol=1e-2).fit(X, y)
     ref, _ = _cvx_robust(Xs, ys, 0.3, 0.2)
     assert _objective(model, Xs, ys, 0.3, 0.2) - ref <= model.dual_gap_ + 1e-9
@@ -167,7 +156,7 @@ def test_outlier_tasks_recovered():
 def test_outlier_tasks_by_name_in_long_layout():
     pd = pytest.importorskip("pandas")
     Xs, ys, _ = _tasks(seed=0, n_t=(80,) * 6, outliers=(4,), noise=0.2)
-    X, y = _long(Xs, ys)
+    X, y = long_task_last(Xs, ys)
     names = np.array(["a", "b", "c", "d", "e", "f"])
     df = pd.DataFrame(X[:, :-1], columns=[f"x{j}" for j in range(6)])
     df["school"] = names[X[:, -1].astype(int)]
@@ -176,16 +165,9 @@ def test_outlier_tasks_by_name_in_long_layout():
 
 
 def _logistic_ref(Xs, ys, alpha, beta):
-    p, T = Xs[0].shape[1], len(Xs)
-    L, S, b = cp.Variable((p, T)), cp.Variable((p, T)), cp.Variable(T)
-    fit = 0
-    for t, (X, y) in enumerate(zip(Xs, ys)):
-        z = X @ (L[:, t] + S[:, t]) + b[t]
-        fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
-    prob = cp.Problem(cp.Minimize(fit + alpha * cp.normNuc(L)
-                                  + beta * cp.sum(cp.norm(S, 2, axis=0))))
-    prob.solve(solver="CLARABEL")
-    return prob.value
+    return two_part_logistic_optimum(
+        Xs, ys, lambda L, S: alpha * cp.normNuc(L) + beta * cp.sum(cp.norm(S, 2, axis=0))
+    )
 
 
 @pytest.mark.parametrize("layout", ["wide", "long"])
@@ -196,7 +178,7 @@ def test_classifier_matches_cvxpy(layout):
           .astype(float) for t, X in enumerate(Xs)]
     alpha, beta = 0.05, 0.035
     if layout == "long":
-        X, y = _long(Xs, ys)
+        X, y = long_task_last(Xs, ys)
         model = RobustLowRankClassifier(alpha=alpha, beta=beta, task_column=4, tol=1e-9,
                                         max_iter=50000).fit(X, y)
     else:

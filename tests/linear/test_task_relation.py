@@ -6,8 +6,13 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _structure_helpers import (
+    check_warm_start,
+    cvxpy_datafit,
+    datafit_value,
+    long_task_first,
+)
 from numpy.testing import assert_allclose
-from scipy.special import log_expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
@@ -41,13 +46,6 @@ def _tasks(seed=0, T=4, p=3, sizes=(25, 40, 31, 18), classification=False, rank=
     return data
 
 
-def _long(data):
-    task = np.concatenate([np.full(len(y), t) for t, (_, y) in enumerate(data)])
-    return np.column_stack([task, np.vstack([X for X, _ in data])]), np.concatenate(
-        [y for _, y in data]
-    )
-
-
 def _wide(seed=0, n=60, p=3, T=4, missing=0.25, classification=False):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, p)) + 0.3
@@ -67,13 +65,7 @@ def _wide(seed=0, n=60, p=3, T=4, missing=0.25, classification=False):
 def _cvxpy_mtrl(data, alpha, coupling, classification=False):
     T, p = len(data), data[0][0].shape[1]
     W, b = cp.Variable((p, T)), cp.Variable(T)
-    fit = 0
-    for t, (X, y) in enumerate(data):
-        z = X @ W[:, t] + b[t]
-        if classification:
-            fit += cp.sum(cp.logistic(z) - cp.multiply(y, z)) / len(y)
-        else:
-            fit += cp.sum_squares(y - z) / (2 * len(y))
+    fit = cvxpy_datafit(data, W, b, classification)
     pen = 0.5 * alpha * cp.sum_squares(W) + 0.5 * coupling * cp.square(cp.normNuc(W))
     prob = cp.Problem(cp.Minimize(fit + pen))
     prob.solve(solver=cp.CLARABEL)
@@ -81,14 +73,8 @@ def _cvxpy_mtrl(data, alpha, coupling, classification=False):
 
 
 def _objective(data, coef, intercept, alpha, coupling, classification=False):
-    value = 0.0
-    for t, (X, y) in enumerate(data):
-        z = X @ coef[t] + intercept[t]
-        if classification:
-            value += float(np.mean(-(y * log_expit(z) + (1 - y) * log_expit(-z))))
-        else:
-            value += 0.5 * float(np.mean((y - z) ** 2))
-    return value + 0.5 * alpha * np.sum(coef**2) + 0.5 * coupling * _nuc(coef) ** 2
+    pen = 0.5 * alpha * np.sum(coef**2) + 0.5 * coupling * _nuc(coef) ** 2
+    return datafit_value(data, coef, intercept, classification) + pen
 
 
 # -- the variational identity, the prox, the conjugate ------------------------------------------
@@ -165,7 +151,8 @@ def test_regressor_long_layout_matches_cvxpy(rank):
     data = _tasks(seed=2, rank=rank)
     alpha, coupling = 0.01, 0.5 if rank is None else 5.0
     opt, W_ref, b_ref = _cvxpy_mtrl(data, alpha, coupling)
-    est = TaskRelationRegressor(alpha, coupling, task_column=0, tol=1e-10).fit(*_long(data))
+    Xl, y = long_task_first(data)
+    est = TaskRelationRegressor(alpha, coupling, task_column=0, tol=1e-10).fit(Xl, y)
     assert_allclose(est.coef_, W_ref, atol=2e-4)
     assert_allclose(est.intercept_, b_ref, atol=2e-4)
     assert _objective(data, est.coef_, est.intercept_, alpha, coupling) <= opt + 1e-7
@@ -177,7 +164,8 @@ def test_low_rank_optimum_is_reached_where_alternation_stalls():
     data = _tasks(seed=3, rank=None)
     alpha, coupling = 0.01, 3.0
     opt, W_ref, _ = _cvxpy_mtrl(data, alpha, coupling)
-    est = TaskRelationRegressor(alpha, coupling, task_column=0, tol=1e-10).fit(*_long(data))
+    Xl, y = long_task_first(data)
+    est = TaskRelationRegressor(alpha, coupling, task_column=0, tol=1e-10).fit(Xl, y)
     assert_allclose(est.coef_, W_ref, atol=2e-4)
     s = np.linalg.svd(est.coef_, compute_uv=False)
     assert s[1] < 1e-6 * s[0]  # the optimum really is low rank
@@ -193,7 +181,7 @@ def test_start_from_a_rank_one_point_still_reaches_a_full_rank_optimum():
     opt, W_ref, _ = _cvxpy_mtrl(data, alpha, coupling)
     assert np.linalg.svd(W_ref, compute_uv=False)[-1] > 1e-2  # the optimum has full rank
     est = TaskRelationRegressor(alpha, coupling, task_column=0, tol=1e-10, warm_start=True)
-    Xl, y = _long(data)
+    Xl, y = long_task_first(data)
     u, s, vt = np.linalg.svd(W_ref)
     est.coef_ = s[0] * np.outer(u[:, 0], vt[0])  # rank one
     est.intercept_ = np.zeros(4)
@@ -223,7 +211,7 @@ def test_classifier_matches_cvxpy(layout):
     if layout == "wide":
         est.fit(X, Y)
     else:
-        est.set_params(task_column=0).fit(*_long(data))
+        est.set_params(task_column=0).fit(*long_task_first(data))
     assert_allclose(est.coef_, W_ref, atol=5e-4)
     assert_allclose(est.intercept_, b_ref, atol=5e-4)
     assert _objective(data, est.coef_, est.intercept_, 0.02, 0.2, True) <= opt + 1e-7
@@ -237,7 +225,7 @@ def test_duality_gap_bounds_suboptimality_away_from_the_optimum():
     data = _tasks(seed=7)
     alpha, coupling = 0.02, 1.0
     opt, _, _ = _cvxpy_mtrl(data, alpha, coupling)
-    Xl, y = _long(data)
+    Xl, y = long_task_first(data)
     design, order = long_design(Xl[:, 1:], Xl[:, 0].astype(int), 4, [1] * 4)
     quad = Quadratic(design, y[order][:, None])
     rule = FenchelGap(quad, TaskRelationPenalty(alpha, coupling, 4), 0.0)
@@ -308,14 +296,14 @@ def test_sparse_equals_dense_warm_start_and_warning():
     dense = TaskRelationRegressor(0.05, 0.3, tol=1e-10).fit(X, Y)
     sparse = TaskRelationRegressor(0.05, 0.3, tol=1e-10).fit(sp.csr_matrix(X), Y)
     assert_allclose(sparse.coef_, dense.coef_, atol=1e-8)
-    _check_warm_start(TaskRelationRegressor, dict())
+    check_warm_start(TaskRelationRegressor, dict())
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         TaskRelationRegressor(0.001, 1.0, max_iter=2, tol=1e-14).fit(X, Y)
 
 
 def test_string_labels_long_layout_pipeline_and_grid_search():
     data = _tasks(seed=12, classification=True)
-    Xl, y = _long(data)
+    Xl, y = long_task_first(data)
     labels = np.array(["no", "yes"])[y]
     names = np.array(["a", "b", "c", "d"])[Xl[:, 0].astype(int)]
     Xo = np.column_stack([names, Xl[:, 1:]]).astype(object)
@@ -341,15 +329,3 @@ def test_bad_input_is_a_clear_error():
         TaskRelationRegressor(coupling=-1.0).fit(X, Y.astype(float))
 
 
-def _check_warm_start(Estimator, params):
-    """A warm start from a nearby solution takes fewer iterations and lands on the same optimum
-    (within the distance the two duality gaps allow: ||dW|| <= sqrt(2 gap / alpha) each)."""
-    X, Y, _ = make_multitask_regression(80, 30, 6, random_state=0)
-    X = X * np.linspace(0.1, 3, 30)
-    alpha = 0.001
-    warm = Estimator(alpha, 1.0, tol=1e-10, warm_start=True, **params).fit(X, Y)
-    warm.set_params(coupling=1.01).fit(X, Y)
-    cold = Estimator(alpha, 1.01, tol=1e-10, **params).fit(X, Y)
-    assert warm.n_iter_ < cold.n_iter_
-    bound = np.sqrt(2 * warm.dual_gap_ / alpha) + np.sqrt(2 * cold.dual_gap_ / alpha)
-    assert np.linalg.norm(warm.coef_ - cold.coef_) <= bound

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from skmtl import io
-from skmtl.neural import MultiTaskEstimator, fit_asynchronous
+from skmtl.neural import MultiTaskEstimator, TrainingDivergedError, fit_asynchronous
 
 NOISE = 0.1
 
@@ -133,3 +133,11 @@ def test_a_gradient_level_strategy_trains_in_the_workers():
     assert h[-1, "train_loss"] < h[0, "train_loss"]
     assert all(np.isfinite(h[-1, f"weight_{t}"]) and h[-1, f"weight_{t}"] > 0 for t in "ab")
     assert est.net_.weighting_.step == sum(row["train_batch_count"] for row in h)
+
+
+def test_divergence_raises_naming_the_task_and_lr():
+    X, y = _data(n=400)
+    y = {**y, "b": 1e20 * y["b"]}  # squared errors overflow float32 in the first batches
+    params = {**SGD, "lr": 10.0, "max_epochs": 3, "train_split": None}
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1.*task 'b'.*lr=10\.0"):
+        fit_asynchronous(MultiTaskEstimator(**params), X, y, n_workers=2)

@@ -125,6 +125,24 @@ def test_unknown_task_mean_uses_the_shared_head():
     assert not np.allclose(est.predict(X[:5]), est.predict(X_new))  # deviations are used
 
 
+@pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
+def test_a_missing_task_label_in_a_string_column_is_a_clear_error(missing):
+    """A missing label in a string task column (pandas gives NaN there) is refused like a NaN in
+    a numeric one, in fit and in predict, even with unknown_task="mean" (not the shared head)."""
+    X, y, task = linear_tasks(n_tasks=3)
+    df = pd.DataFrame({"task": np.array(["a", "b", "c"], dtype=object)[task], "x0": X[:, 1],
+                       "x1": X[:, 2]})
+    bad = df.copy()
+    bad.loc[4, "task"] = missing
+    est = MultiTaskEstimator(task_column="task", hidden_units=(), max_epochs=2,
+                             unknown_task="mean", random_state=0)
+    with pytest.raises(ValueError, match=r"task column 'task' has 1 missing value"):
+        est.fit(bad, y)
+    est.fit(df, y)
+    with pytest.raises(ValueError, match=r"task column 'task' has 1 missing value"):
+        est.predict(bad)
+
+
 def test_dataframe_task_column_by_name_and_position():
     X, y, _ = linear_tasks()
     frame = pd.DataFrame({"x1": X[:, 1], "school": X[:, 0].astype(int), "x2": X[:, 2]})

@@ -12,8 +12,15 @@ import numpy as np
 
 
 class StoppingRule:
+    """A certificate of ``datafit + penalty`` at an iterate, compared with ``threshold``; ``last``
+    holds the pieces of the latest evaluation."""
+
     threshold: float = 0.0
     last: dict
+
+    def __init__(self, datafit, penalty, threshold):
+        self.datafit, self.penalty, self.threshold = datafit, penalty, threshold
+        self.last = {}
 
     def __call__(self, W, b, Z, L) -> float:  # pragma: no cover - interface
         raise NotImplementedError
@@ -22,10 +29,6 @@ class StoppingRule:
 class DualityGap(StoppingRule):
     """``gap(W) = f(W) + P(W) - D(kappa * theta)`` with ``theta`` the scaled residual and
     ``kappa`` the best feasible rescaling (``D`` is concave quadratic in ``kappa``)."""
-
-    def __init__(self, datafit, penalty, threshold):
-        self.datafit, self.penalty, self.threshold = datafit, penalty, threshold
-        self.last = {}
 
     def __call__(self, W, b, Z, L=None):
         f, grad, _ = self.datafit.gradient(W, b, Z)
@@ -58,10 +61,6 @@ def duality_gap(datafit, penalty, W):
 
 class ProxGradNorm(StoppingRule):
     """``||L (x - prox(x - grad / L))||_F`` over ``x = (W, b)``."""
-
-    def __init__(self, datafit, penalty, threshold):
-        self.datafit, self.penalty, self.threshold = datafit, penalty, threshold
-        self.last = {}
 
     def __call__(self, W, b, Z, L):
         f, gW, gb = self.datafit.gradient(W, b, Z)

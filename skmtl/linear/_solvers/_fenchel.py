@@ -24,10 +24,6 @@ SMOOTH = "smooth"
 
 
 class FenchelGap(StoppingRule):
-    def __init__(self, datafit, penalty, threshold):
-        self.datafit, self.penalty, self.threshold = datafit, penalty, threshold
-        self.last = {}
-
     def __call__(self, W, b, Z, L=None):
         f, grad, _ = self.datafit.gradient(W, b, Z)
         pen = self.penalty.value(W)

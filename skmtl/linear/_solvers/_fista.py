@@ -75,23 +75,35 @@ def fista(datafit, penalty, W, b, *, rule: StoppingRule, max_iter: int, L: float
                 break
             L *= 2.0
 
-        # gradient-based adaptive restart: the step goes against the momentum
-        mom_W = W_new - Wx
-        restart = float(np.sum((Wy - W_new) * mom_W))
-        if has_b:
-            restart += float(np.sum((by - b_new) * (b_new - bx)))
-        if restart > 0:
-            t_new, beta = 1.0, 0.0
-        else:
-            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-            beta = (t - 1.0) / t_new
-        Wy = W_new + beta * mom_W
-        by = b_new + beta * (b_new - bx) if has_b else None
-        Zy = Z_new + beta * (Z_new - Zx) if beta else Z_new
-        Wx, bx, Zx, t = W_new, b_new, Z_new, t_new
+        Wy, by, Zy, t = momentum_step(Wx, bx, Zx, Wy, by, W_new, b_new, Z_new, t)
+        Wx, bx, Zx = W_new, b_new, Z_new
 
         if it % check_every == 0 or it == max_iter or sq == 0.0:  # (sq is None: no test)
             crit = rule(Wx, bx, Zx, L)
             if crit <= rule.threshold:
                 return Wx, bx, it, crit, True
     return Wx, bx, max_iter, crit, False
+
+
+def momentum_step(Wx, bx, Zx, Wy, by, W_new, b_new, Z_new, t):
+    """The extrapolation of an accelerated step with gradient-based adaptive restart.
+
+    ``(Wx, bx, Zx)`` is the previous iterate (``Z`` its linear predictor), ``(Wy, by)`` the point
+    the step was taken from and ``(W_new, b_new, Z_new)`` its result (``b`` None without an
+    intercept). The momentum restarts (``t = 1``, no extrapolation) when the step goes against it.
+    Returns the next extrapolated point ``(Wy, by, Zy)`` and the next ``t``.
+    """
+    has_b = b_new is not None
+    mom_W = W_new - Wx
+    restart = float(np.sum((Wy - W_new) * mom_W))
+    if has_b:
+        restart += float(np.sum((by - b_new) * (b_new - bx)))
+    if restart > 0:
+        t_new, beta = 1.0, 0.0
+    else:
+        t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        beta = (t - 1.0) / t_new
+    Wy = W_new + beta * mom_W
+    by = b_new + beta * (b_new - bx) if has_b else None
+    Zy = Z_new + beta * (Z_new - Zx) if beta else Z_new
+    return Wy, by, Zy, t_new

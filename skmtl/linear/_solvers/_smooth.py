@@ -20,15 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._criteria import StoppingRule
+from ._fista import momentum_step
 
 
 class GradientNorm(StoppingRule):
     """``||grad (f + P)(W, b)||_F`` over ``(W, b)``: zero exactly at the minimiser of a smooth
     objective (the proximal-gradient mapping of a smooth penalty is its gradient)."""
-
-    def __init__(self, datafit, penalty, threshold):
-        self.datafit, self.penalty, self.threshold = datafit, penalty, threshold
-        self.last = {}
 
     def __call__(self, W, b, Z, L=None):
         f, gW, gb = self.datafit.gradient(W, b, Z)
@@ -95,19 +92,8 @@ def accelerated_gradient(datafit, penalty, W, b, *, rule: StoppingRule, max_iter
                 break
             L *= 2.0
 
-        mom_W = W_new - Wx
-        restart = float(np.sum((Wy - W_new) * mom_W))
-        if has_b:
-            restart += float(np.sum((by - b_new) * (b_new - bx)))
-        if restart > 0:
-            t_new, beta = 1.0, 0.0
-        else:
-            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-            beta = (t - 1.0) / t_new
-        Wy = W_new + beta * mom_W
-        by = b_new + beta * (b_new - bx) if has_b else None
-        Zy = Z_new + beta * (Z_new - Zx) if beta else Z_new
-        Wx, bx, Zx, t = W_new, b_new, Z_new, t_new
+        Wy, by, Zy, t = momentum_step(Wx, bx, Zx, Wy, by, W_new, b_new, Z_new, t)
+        Wx, bx, Zx = W_new, b_new, Z_new
 
         if it % check_every == 0 or it == max_iter or sq_g == 0.0:
             crit = rule(Wx, bx, Zx, L)

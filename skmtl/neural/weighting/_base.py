@@ -26,12 +26,37 @@ declare it; the trainer has no special case for any method.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import torch
 from torch import nn
 
 __all__ = ["GradientWeighting", "LossWeighting", "Weighting"]
+
+#: The description of the ``use_representation`` parameter, shared by every gradient-level
+#: strategy: a line holding only ``%(use_representation)s`` in a subclass docstring is replaced
+#: by it (at that line's indentation) when the class is created.
+USE_REPRESENTATION_DOC = r"""
+Per-task gradients with respect to the shared representation (the architecture's
+``representation_``) instead of the shared parameters, then one backward pass of
+:math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
+3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
+trunk per task by one through the heads. True: required (an error for an architecture
+without one); ``"auto"``: where the architecture exposes one; False: exact.
+""".strip()
+
+_USE_REPRESENTATION_PLACEHOLDER = re.compile(r"^([ \t]*)%\(use_representation\)s[ \t]*$", re.M)
+
+
+def _fill_use_representation(doc: str | None) -> str | None:
+    """``doc`` with its ``%(use_representation)s`` line replaced by the shared text."""
+    if not doc:
+        return doc
+    return _USE_REPRESENTATION_PLACEHOLDER.sub(
+        lambda m: "\n".join(m.group(1) + line for line in USE_REPRESENTATION_DOC.splitlines()),
+        doc,
+    )
 
 
 class Weighting(nn.Module):
@@ -96,6 +121,11 @@ class GradientWeighting(Weighting):
     #: built-in strategies set it and take a ``use_representation`` parameter (False, True or
     #: "auto"; a strategy without that attribute counts as "auto")
     representation_ok: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__doc__" in cls.__dict__:
+            cls.__doc__ = _fill_use_representation(cls.__dict__["__doc__"])
 
     def weights_from_gramian(
         self, gramian: torch.Tensor, losses: torch.Tensor, *, epoch: int, step: int

@@ -52,12 +52,7 @@ class PCGrad(GradientWeighting):
         Seed of the random projection orders (a ``torch.Generator`` reseeded by ``setup``);
         ``None`` draws from torch's global generator. With two tasks the order does not matter.
     use_representation : bool or "auto", default=False
-        Per-task gradients with respect to the shared representation (the architecture's
-        ``representation_``) instead of the shared parameters, then one backward pass of
-        :math:`\sum_t w_t L_t`: an approximation (MGDA-UB's, Sener and Koltun 2018, section
-        3.3; LibMTL's ``rep_grad``) that replaces one vector-Jacobian product through the
-        trunk per task by one through the heads. True: required (an error for an architecture
-        without one); ``"auto"``: where the architecture exposes one; False: exact.
+        %(use_representation)s
 
     Attributes
     ----------

@@ -26,6 +26,21 @@ def test_every_gradient_level_strategy_offers_the_representation():
         assert s.use_representation == ("auto" if name == "mgda" else False), name
 
 
+def test_every_strategy_documents_use_representation_with_the_shared_text():
+    from skmtl.neural.weighting._base import USE_REPRESENTATION_DOC
+
+    for name in REP:
+        doc = WEIGHTINGS[name].__doc__
+        assert "%(use_representation)s" not in doc, name
+        params = doc.split("Parameters\n")[1].split("Attributes\n")[0]
+        head = 'use_representation : bool or "auto", default=' + repr(
+            WEIGHTINGS[name]().use_representation
+        ).replace("'", '"')
+        lines = [line.strip() for line in params.splitlines()]
+        i = lines.index(head)
+        assert lines[i + 1 : i + 1 + 6] == USE_REPRESENTATION_DOC.splitlines(), name
+
+
 @pytest.mark.parametrize("name", REP)
 @pytest.mark.parametrize("architecture", ["shared_bottom", "mmoe"])
 def test_step_is_the_strategy_on_the_representation_gradients(name, architecture, mixed_data):

@@ -253,8 +253,8 @@ def _graph_penalty(p, n_tasks, widths):
 
 
 class _GraphMixin:
-    def _prepare(self, X, y):
-        design, targets, meta = super()._prepare(X, y)
+    def _prepare(self, X, y, sample_weight=None):
+        design, targets, meta = super()._prepare(X, y, sample_weight)
         self._graph_tasks = meta["tasks"]
         return design, targets, meta
 

@@ -268,8 +268,8 @@ class GraphRegularizedClassifierCV(_GraphCV, _ClassifierBase):
             what="Multi-task logistic regression on a task graph",
             base="GraphRegularizedClassifier", scale=_SMOOTH_SCALE,
         ),
-        "GraphRegularizedClassifier", score=_CLF_SCORE, scale=_SMOOTH_SCALE, n_default="6",
-        eps="1e-4", grid_params=_GRAPH_COUPLINGS.format(n_couplings=3),
+        "GraphRegularizedClassifier", score=_CLF_SCORE, scale=_SMOOTH_SCALE, n_default="5",
+        eps="1e-3", grid_params=_GRAPH_COUPLINGS.format(n_couplings=3),
         extra_params=_GRAPH_EXTRA.format(base="GraphRegularizedClassifier"),
         attrs=_COUPLING_ATTRS,
         example="""    >>> import numpy as np
@@ -289,7 +289,7 @@ class GraphRegularizedClassifierCV(_GraphCV, _ClassifierBase):
         GraphRegularizedClassifier, _COUPLING_CONSTRAINTS, ("coupling",)
     )
 
-    def __init__(self, *, alphas=6, couplings=3, eps=1e-4, cv=None, scoring=None, n_jobs=None,
+    def __init__(self, *, alphas=5, couplings=3, eps=1e-3, cv=None, scoring=None, n_jobs=None,
                  refit=True, fit_intercept=True, task_column=None, tol=1e-4, max_iter=5000,
                  task_graph=None, l1_ratio=0.0, task_weights=None, unknown_task="error"):
         _init_common(self, locals())
@@ -333,8 +333,8 @@ class TaskRelationClassifierCV(_RelationCV, _ClassifierBase):
             what="Multi-task logistic regression with a learned task covariance",
             base="TaskRelationClassifier", scale=_SMOOTH_SCALE,
         ),
-        "TaskRelationClassifier", score=_CLF_SCORE, scale=_SMOOTH_SCALE, n_default="6",
-        eps="1e-4", grid_params=_RELATION_COUPLINGS.format(n_couplings=3),
+        "TaskRelationClassifier", score=_CLF_SCORE, scale=_SMOOTH_SCALE, n_default="5",
+        eps="1e-3", grid_params=_RELATION_COUPLINGS.format(n_couplings=3),
         attrs=_COUPLING_ATTRS,
         example="""    >>> import numpy as np
     >>> from skmtl.linear import TaskRelationClassifierCV
@@ -353,7 +353,7 @@ class TaskRelationClassifierCV(_RelationCV, _ClassifierBase):
         TaskRelationClassifier, _COUPLING_CONSTRAINTS, ("coupling",)
     )
 
-    def __init__(self, *, alphas=6, couplings=3, eps=1e-4, cv=None, scoring=None, n_jobs=None,
+    def __init__(self, *, alphas=5, couplings=3, eps=1e-3, cv=None, scoring=None, n_jobs=None,
                  refit=True, fit_intercept=True, task_column=None, tol=1e-4, max_iter=5000,
                  task_weights=None, unknown_task="error"):
         _init_common(self, locals())
@@ -390,7 +390,7 @@ class DirtyClassifierCV(_SplitCV, _ClassifierBase):
     __doc__ = _doc(
         _SPLIT_SUMMARY.format(what="The dirty multi-task logistic regression model",
                               base="DirtyClassifier"),
-        "DirtyClassifier", score=_CLF_SCORE, scale=_NORM_SCALE, n_default="6", eps="1e-2",
+        "DirtyClassifier", score=_CLF_SCORE, scale=_NORM_SCALE, n_default="5", eps="1e-2",
         grid_params=_SPLIT_RATIOS.format(groups="outputs (one per binary task, one per class "
                                          "of a multiclass task)"),
         attrs=_SPLIT_ATTRS,
@@ -408,7 +408,7 @@ class DirtyClassifierCV(_SplitCV, _ClassifierBase):
     _base_class = DirtyClassifier
     _parameter_constraints = _constraints(DirtyClassifier, _RATIO_CONSTRAINTS, ("beta",))
 
-    def __init__(self, *, alphas=6, ratios=3, eps=1e-2, cv=None, scoring=None, n_jobs=None,
+    def __init__(self, *, alphas=5, ratios=3, eps=1e-2, cv=None, scoring=None, n_jobs=None,
                  refit=True, fit_intercept=True, task_column=None, tol=1e-4, max_iter=5000,
                  task_weights=None, unknown_task="error"):
         _init_common(self, locals())
@@ -447,7 +447,7 @@ class RobustLowRankClassifierCV(_SplitCV, _ClassifierBase):
     __doc__ = _doc(
         _SPLIT_SUMMARY.format(what="Robust low-rank multi-task logistic regression",
                               base="RobustLowRankClassifier"),
-        "RobustLowRankClassifier", score=_CLF_SCORE, scale=_NORM_SCALE, n_default="6",
+        "RobustLowRankClassifier", score=_CLF_SCORE, scale=_NORM_SCALE, n_default="5",
         eps="1e-2", grid_params=_SPLIT_RATIOS.format(groups="tasks"), attrs=_SPLIT_ATTRS,
         example="""    >>> import numpy as np
     >>> from skmtl.linear import RobustLowRankClassifierCV
@@ -463,7 +463,7 @@ class RobustLowRankClassifierCV(_SplitCV, _ClassifierBase):
         RobustLowRankClassifier, _RATIO_CONSTRAINTS, ("beta",)
     )
 
-    def __init__(self, *, alphas=6, ratios=3, eps=1e-2, cv=None, scoring=None, n_jobs=None,
+    def __init__(self, *, alphas=5, ratios=3, eps=1e-2, cv=None, scoring=None, n_jobs=None,
                  refit=True, fit_intercept=True, task_column=None, tol=1e-4, max_iter=5000,
                  task_weights=None, unknown_task="error"):
         _init_common(self, locals())

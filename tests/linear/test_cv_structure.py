@@ -187,3 +187,14 @@ def test_long_layout_uses_task_stratified_folds(CV):
     ref = CV(alphas=cv.alphas_, task_column=-1, cv=folds, **grid, **TOL).fit(X, y)
     np.testing.assert_allclose(cv.scores_, ref.scores_)
     assert cv.best_params_ == ref.best_params_
+
+
+def test_rowwise_logsumexp_matches_scipy():
+    from scipy.special import logsumexp
+
+    from skmtl.linear._datafits import _logsumexp_rows
+
+    rng = np.random.default_rng(0)
+    for scale in (1.0, 50.0, 800.0):  # 800: exp overflows without the row maxima
+        z = scale * rng.normal(size=(40, 4))
+        np.testing.assert_allclose(_logsumexp_rows(z), logsumexp(z, axis=1), rtol=1e-13)

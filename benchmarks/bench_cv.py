@@ -18,6 +18,14 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skmtl.linear import (
+    DirtyClassifier,
+    DirtyClassifierCV,
+    DirtyRegressor,
+    DirtyRegressorCV,
+    GraphRegularizedClassifier,
+    GraphRegularizedClassifierCV,
+    GraphRegularizedRegressor,
+    GraphRegularizedRegressorCV,
     LowRankClassifier,
     LowRankClassifierCV,
     LowRankRegressor,
@@ -26,10 +34,18 @@ from skmtl.linear import (
     MeanRegularizedClassifierCV,
     MeanRegularizedRegressor,
     MeanRegularizedRegressorCV,
+    RobustLowRankClassifier,
+    RobustLowRankClassifierCV,
+    RobustLowRankRegressor,
+    RobustLowRankRegressorCV,
     SparseClassifier,
     SparseClassifierCV,
     SparseRegressor,
     SparseRegressorCV,
+    TaskRelationClassifier,
+    TaskRelationClassifierCV,
+    TaskRelationRegressor,
+    TaskRelationRegressorCV,
 )
 
 
@@ -72,22 +88,46 @@ def main():
         (LowRankClassifierCV, LowRankClassifier, True, {"alphas": n_alphas // 2}),
         (MeanRegularizedClassifierCV, MeanRegularizedClassifier, True,
          {"alphas": n_alphas // 4, "couplings": 4}),
+        # the task-structure families (a chain graph over the tasks for the graph model)
+        (GraphRegularizedRegressorCV, GraphRegularizedRegressor, False,
+         {"alphas": n_alphas // 2, "couplings": 4}),
+        (TaskRelationRegressorCV, TaskRelationRegressor, False,
+         {"alphas": n_alphas // 2, "couplings": 4}),
+        (DirtyRegressorCV, DirtyRegressor, False, {"alphas": n_alphas // 2, "ratios": 3}),
+        (RobustLowRankRegressorCV, RobustLowRankRegressor, False,
+         {"alphas": n_alphas // 2, "ratios": 3}),
+        (GraphRegularizedClassifierCV, GraphRegularizedClassifier, True,
+         {"alphas": n_alphas // 4, "couplings": 3}),
+        (TaskRelationClassifierCV, TaskRelationClassifier, True,
+         {"alphas": n_alphas // 4, "couplings": 3}),
+        (DirtyClassifierCV, DirtyClassifier, True, {"alphas": n_alphas // 4, "ratios": 3}),
+        (RobustLowRankClassifierCV, RobustLowRankClassifier, True,
+         {"alphas": n_alphas // 4, "ratios": 3}),
     ]
+    chain = [(t, t + 1) for t in range(T - 1)]
     print(f"n={n} p={p} T={T} folds=5 tol={tol} (best of {args.repeat})")
     print(f"{'estimator':30s} {'grid':>5s} {'CV s':>8s} {'Grid s':>8s} {'ratio':>6s}  same choice")
     for CV, Base, clf, grid in cases:
         X, Y = data(n, p, T, clf)
         folds = list(KFold(5, shuffle=True, random_state=0).split(X))
+        fixed = {"task_graph": chain} if "task_graph" in CV().get_params() else {}
         t_cv, cv = timed(
-            lambda CV=CV, X=X, Y=Y, folds=folds, grid=grid: CV(cv=folds, tol=tol, **grid).fit(X, Y),
+            lambda CV=CV, X=X, Y=Y, folds=folds, grid=grid, fixed=fixed: CV(
+                cv=folds, tol=tol, **fixed, **grid
+            ).fit(X, Y),
             args.repeat,
         )
-        param_grid = {"alpha": cv.alphas_}
-        if hasattr(cv, "couplings_"):
-            param_grid["coupling"] = cv.couplings_
-        size = int(np.prod([len(v) for v in param_grid.values()]))
-        def search(Base=Base, X=X, Y=Y, folds=folds, param_grid=param_grid):
-            return GridSearchCV(Base(tol=tol), param_grid, cv=folds).fit(X, Y)
+        if hasattr(cv, "ratios_"):  # beta = ratio * alpha: the grid is a list of pairs
+            param_grid = [{"alpha": [a], "beta": [r * a]} for r in cv.ratios_ for a in cv.alphas_]
+            size = len(param_grid)
+        else:
+            param_grid = {"alpha": cv.alphas_}
+            if hasattr(cv, "couplings_"):
+                param_grid["coupling"] = cv.couplings_
+            size = int(np.prod([len(v) for v in param_grid.values()]))
+
+        def search(Base=Base, X=X, Y=Y, folds=folds, param_grid=param_grid, fixed=fixed):
+            return GridSearchCV(Base(tol=tol, **fixed), param_grid, cv=folds).fit(X, Y)
 
         t_gs, gs = timed(search, args.repeat)
         means = gs.cv_results_["mean_test_score"]

@@ -20,7 +20,9 @@ missing labels as NaN) and the long layout (each task its own samples, ``task_co
 - :class:`SparseRegressorCV`, :class:`LowRankRegressorCV`, :class:`SparseClassifierCV`,
   :class:`LowRankClassifierCV`: ``alpha`` by cross-validation along a warm-started path;
   :class:`MeanRegularizedRegressorCV`, :class:`MeanRegularizedClassifierCV`: ``alpha`` and
-  ``coupling`` by cross-validation.
+  ``coupling`` by cross-validation; :class:`GraphRegularizedRegressorCV`,
+  :class:`TaskRelationRegressorCV`, :class:`DirtyRegressorCV`, :class:`RobustLowRankRegressorCV`
+  and their classifiers: the task-structure families' hyper-parameters by cross-validation.
 """
 
 from ._clustered import ClusteredClassifier, ClusteredRegressor
@@ -31,6 +33,16 @@ from ._cv import (
     MeanRegularizedRegressorCV,
     SparseClassifierCV,
     SparseRegressorCV,
+)
+from ._cv_structure import (
+    DirtyClassifierCV,
+    DirtyRegressorCV,
+    GraphRegularizedClassifierCV,
+    GraphRegularizedRegressorCV,
+    RobustLowRankClassifierCV,
+    RobustLowRankRegressorCV,
+    TaskRelationClassifierCV,
+    TaskRelationRegressorCV,
 )
 from ._dirty import DirtyClassifier, DirtyRegressor
 from ._estimators import (
@@ -49,9 +61,13 @@ __all__ = [
     "ClusteredClassifier",
     "ClusteredRegressor",
     "DirtyClassifier",
+    "DirtyClassifierCV",
     "DirtyRegressor",
+    "DirtyRegressorCV",
     "GraphRegularizedClassifier",
+    "GraphRegularizedClassifierCV",
     "GraphRegularizedRegressor",
+    "GraphRegularizedRegressorCV",
     "LowRankClassifier",
     "LowRankClassifierCV",
     "LowRankRegressor",
@@ -61,11 +77,15 @@ __all__ = [
     "MeanRegularizedRegressor",
     "MeanRegularizedRegressorCV",
     "RobustLowRankClassifier",
+    "RobustLowRankClassifierCV",
     "RobustLowRankRegressor",
+    "RobustLowRankRegressorCV",
     "SparseClassifier",
     "SparseClassifierCV",
     "SparseRegressor",
     "SparseRegressorCV",
     "TaskRelationClassifier",
+    "TaskRelationClassifierCV",
     "TaskRelationRegressor",
+    "TaskRelationRegressorCV",
 ]

@@ -230,17 +230,25 @@ def _fold_scores_ls_path(template, X, y, sw, sw_train, train, test, alphas, scor
     return scores, mse, errors[:1]
 
 
-def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, record_mse):
+def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, record_mse,
+                 to_params=None):
     """Scores ``(n_rows, n_alphas)`` on the test rows (and their MSE when ``record_mse``); row
     ``i`` of the grid is a dict of the other hyper-parameters (``coupling``), each row a path
-    warm-started along ``alphas``."""
+    warm-started along ``alphas``. ``to_params(alpha, row)``: the base estimator's parameters
+    of a candidate (default ``{"alpha": alpha, **row}``)."""
     sw_train = None if sw is None else sw[train]
-    if not template._is_classifier and grid_rows == [{}]:
+    if to_params is None:
+        def to_params(alpha, row):
+            return {"alpha": alpha, **row}
+    if not template._is_classifier and grid_rows == [{}] and to_params(1.0, {}) == {"alpha": 1.0}:
         # a norm-penalised least-squares regressor: the shared path of _path.py
         return _fold_scores_ls_path(
             template, X, y, sw, sw_train, train, test, alphas, scorer, record_mse
         )
     est = clone(template)
+    if "warm_start" in est.get_params(deep=False):
+        # read by the split models only (dirty, robust): warm-start both parts along the path
+        est.set_params(warm_start=True)
     design, targets, meta = est._prepare(_index(X, train), _index(y, train), sw_train)
     datafit, to_intercept = est._build_datafit(design, targets)
     meta = {
@@ -250,7 +258,9 @@ def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, rec
     }
     X_test, y_test = _index(X, test), _index(y, test)
     kwargs = {} if sw is None else {"sample_weight": sw[test]}
-    scoring_est = clone(template)
+    # the solving estimator scores its own solutions: a family's _set_fitted may read what its
+    # _solve kept (the task graph, the two parts of a split model, the solved penalty)
+    scoring_est = est
     fast = closed = None
     p, M = design.n_features, design.n_outputs
     scores = np.full((len(grid_rows), len(alphas)), np.nan)
@@ -259,7 +269,7 @@ def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, rec
     for i, row in enumerate(grid_rows):
         W, b = np.zeros((p, M)), np.zeros(M)
         for k, alpha in enumerate(alphas):
-            est.set_params(alpha=alpha, **row)
+            est.set_params(**to_params(alpha, row))
             penalty = est._penalty(meta["n_tasks"], meta["widths"])
             if closed is None:
                 closed = _MeanRidgeClosedForm.build(datafit, penalty) or False
@@ -268,7 +278,6 @@ def _fold_scores(template, X, y, sw, train, test, grid_rows, alphas, scorer, rec
                 W, n_iter, crit, rule_name = exact, 1, 0.0, "prox-gradient norm"
             else:
                 W, b, n_iter, crit, _, rule_name = est._solve(datafit, penalty, W, b)
-            scoring_est.set_params(alpha=alpha, **row)
             set_solution(
                 scoring_est, W, to_intercept(W, b), meta, n_iter, crit, rule_name, penalty=penalty
             )
@@ -320,6 +329,10 @@ class _CVMixin:
     def _penalty(self, n_tasks, widths):
         return self._base_estimator(**self.best_params_)._penalty(n_tasks, widths)
 
+    def _candidate(self, alpha, row):
+        """The base estimator's parameters of the candidate ``(alpha, row)`` of the grid."""
+        return {"alpha": alpha, **row}
+
     def _splits(self, X, y):
         if self.task_column is not None and (
             self.cv is None or isinstance(self.cv, numbers.Integral)
@@ -341,7 +354,7 @@ class _CVMixin:
         design, targets, meta = est._prepare(X, y, sample_weight)
         datafit, _ = est._build_datafit(design, targets)
         alphas_param = self.alphas
-        if self.n_alphas != "deprecated":
+        if getattr(self, "n_alphas", "deprecated") != "deprecated":
             warnings.warn(
                 "'n_alphas' is deprecated and will be removed in a future release; pass the "
                 "number of alphas as 'alphas' (an int), as in scikit-learn 1.9.",
@@ -412,7 +425,9 @@ class _CVMixin:
 
         record_mse = not self._is_classifier and not self._grid_params
         out = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fold_scores)(template, X, y, sw, train, test, rows, alphas, scorer, record_mse)
+            delayed(_fold_scores)(template, X, y, sw, train, test, rows, alphas, scorer, record_mse,
+                                  None if type(self)._candidate is _CVMixin._candidate
+                                  else self._candidate)
             for train, test in folds
         )
         scores = np.stack([s for s, _, _ in out])  # (n_folds, n_rows, n_alphas)
@@ -422,7 +437,7 @@ class _CVMixin:
         best_row, best_k, best_score = self._choose(scores, errors)
         self.alphas_ = alphas
         self.alpha_ = float(alphas[best_k])
-        self.best_params_ = {"alpha": self.alpha_, **rows[best_row]}
+        self.best_params_ = self._candidate(self.alpha_, rows[best_row])
         self.best_score_ = float(best_score)
         for name in self._grid_params:
             setattr(self, name + "s_", np.array([r[name] for r in rows], dtype=float))

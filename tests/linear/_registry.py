@@ -102,6 +102,48 @@ REGISTRY: dict[str, dict[str, dict]] = {
         "layout": {"alphas": [0.05], "couplings": [1.0]},
         "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
+    # the task-structure families' CV estimators (quick: small grids, a tight tol for the
+    # sample-weight equivalence check; one candidate in the layout tests)
+    "GraphRegularizedRegressorCV": {
+        "quick": {"alphas": [1.0, 0.1], "couplings": 2, "cv": 3, "tol": 1e-10},
+        "layout": {"alphas": [0.1], "couplings": [1.0]},
+        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
+    },
+    "GraphRegularizedClassifierCV": {
+        "quick": {"alphas": [0.1, 0.01], "couplings": 2, "cv": 3, "tol": 1e-10},
+        "layout": {"alphas": [0.05], "couplings": [1.0]},
+        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
+    },
+    "TaskRelationRegressorCV": {
+        "quick": {"alphas": [1.0, 0.1], "couplings": 2, "cv": 3, "tol": 1e-10},
+        "layout": {"alphas": [0.1], "couplings": [0.1]},
+        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
+    },
+    "TaskRelationClassifierCV": {
+        "quick": {"alphas": [0.1, 0.01], "couplings": 2, "cv": 3, "tol": 1e-10},
+        "layout": {"alphas": [0.05], "couplings": [0.1]},
+        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
+    },
+    "DirtyRegressorCV": {
+        "quick": {"alphas": 3, "ratios": 2, "cv": 3, "tol": 1e-10},
+        "layout": {"alphas": [0.05], "ratios": [0.7]},
+        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
+    },
+    "DirtyClassifierCV": {
+        "quick": {"alphas": 3, "ratios": 2, "cv": 3, "tol": 1e-10},
+        "layout": {"alphas": [0.02], "ratios": [0.7]},
+        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
+    },
+    "RobustLowRankRegressorCV": {
+        "quick": {"alphas": 3, "ratios": 2, "cv": 3, "tol": 1e-10},
+        "layout": {"alphas": [0.05], "ratios": [0.7]},
+        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
+    },
+    "RobustLowRankClassifierCV": {
+        "quick": {"alphas": 3, "ratios": 2, "cv": 3, "tol": 1e-10},
+        "layout": {"alphas": [0.02], "ratios": [0.7]},
+        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
+    },
 }
 
 

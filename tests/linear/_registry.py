@@ -43,7 +43,7 @@ REGISTRY: dict[str, dict[str, dict]] = {
     "MeanRegularizedClassifier": {"quick": {}, "layout": {"alpha": 0.05, "coupling": 1.0}},
     "LowRankRegressor": {"quick": {"alpha": 0.1}, "layout": {"alpha": 0.05}},
     "LowRankClassifier": {"quick": {"alpha": 0.01}, "layout": {"alpha": 0.02}},
-    "SparseRegressor": {"quick": {"alpha": 0.1}, "layout": {"alpha": 0.05}},
+    "SparseRegressor": {"quick": {"alpha": 0.1, "tol": 1e-10}, "layout": {"alpha": 0.05}},
     "ClusteredRegressor": {
         "quick": {"alpha": 0.1}, "layout": {"alpha": 0.1},
         "failed_checks": {"check_methods_sample_order_invariance": _N_CLUSTERS},

@@ -36,7 +36,9 @@ folds = KFold(5)  # the same folds for both estimators
 # %%
 # Both CV estimators on the same grid and folds
 # ---------------------------------------------
-sparse_cv = SparseRegressorCV(alphas=40, eps=1e-2, cv=folds, scoring="neg_mean_squared_error", tol=1e-8).fit(X, Y)
+sparse_cv = SparseRegressorCV(
+    alphas=40, eps=1e-2, cv=folds, scoring="neg_mean_squared_error", tol=1e-8
+).fit(X, Y)
 lasso_cv = MultiTaskLassoCV(alphas=40, eps=1e-2, cv=folds, tol=1e-8, max_iter=10_000).fit(X, Y)
 print(f"alpha_: SparseRegressorCV {sparse_cv.alpha_:.4g}, MultiTaskLassoCV {lasso_cv.alpha_:.4g}")
 print(f"largest relative difference of the grids: "

@@ -9,12 +9,16 @@ baseline that every multi-task model should beat. Unlike
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .linear import _validation as V
+
+if TYPE_CHECKING:  # annotations only
+    from numpy.typing import ArrayLike
 
 __all__ = ["PerTaskEstimator"]
 
@@ -88,7 +92,7 @@ class PerTaskEstimator(MetaEstimatorMixin, BaseEstimator):
         ):
             raise TypeError(f"task_column must be an int, a str or None; got {self.task_column!r}.")
 
-    def fit(self, X, y) -> PerTaskEstimator:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> PerTaskEstimator:
         """Fit one clone of ``estimator`` per task.
 
         Parameters
@@ -139,7 +143,7 @@ class PerTaskEstimator(MetaEstimatorMixin, BaseEstimator):
         self.n_tasks_ = len(self.estimators_)
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict each task with its own model.
 
         Parameters

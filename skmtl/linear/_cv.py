@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,6 +33,10 @@ from ._estimators import (
     SparseRegressor,
 )
 from ._path import alpha_grid, least_squares_path, set_solution
+
+if TYPE_CHECKING:  # annotations only
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
 
 
 def _index(X, idx):
@@ -375,7 +380,7 @@ class _CVMixin:
     def _resolve_param_grid(self, name, scale):  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Score every candidate on every fold along warm-started paths, choose, refit.
 
         Parameters

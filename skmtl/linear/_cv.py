@@ -150,6 +150,14 @@ class _OwnScore:
             self.obs = ~np.isnan(Y)
         return self
 
+    def mse(self, W, b):
+        """:func:`_mse` of the solution ``(W, b)`` (regression): one product, no ``predict``."""
+        Z = np.asarray(self.X @ W) + np.asarray(b)[None, :]
+        err = np.where(self.obs, Z - np.where(self.obs, self.Y, 0.0), 0.0) ** 2
+        weights = np.where(self.obs, self.w[:, None], 0.0)
+        total = float(np.sum(weights))
+        return float(np.sum(err * weights)) / total if total > 0 else np.nan
+
     def __call__(self, W, b):
         Z = np.asarray(self.X @ W) + np.asarray(b)[None, :]
         scores = []
@@ -215,21 +223,24 @@ def _fold_scores_ls_path(template, X, y, sw, sw_train, train, test, alphas, scor
     scoring_est = clone(template)
     scores = np.full((1, len(alphas)), np.nan)
     mse = np.full_like(scores, np.nan)
-    errors, fast = [], None
+    errors, fast, held_out = [], None, None
     for k, alpha in enumerate(alphas):
         scoring_est.set_params(alpha=alpha)
         penalty = scoring_est._penalty(meta["n_tasks"], meta["widths"])
         set_solution(scoring_est, coefs[k], intercepts[k], meta, int(n_iters[k]), float(gaps[k]),
                      penalty=penalty)
+        if held_out is None:  # the held-out rows validated once, for every solution of the path
+            held_out = _OwnScore.build(scoring_est, X_test, y_test, kwargs.get("sample_weight"))
         if fast is None and scorer is None:
-            fast = _OwnScore.build(scoring_est, X_test, y_test, kwargs.get("sample_weight"))
+            fast = held_out
         try:
             if fast:
                 scores[0, k] = fast(coefs[k], intercepts[k])
             else:
                 scores[0, k] = (scorer or _passthrough)(scoring_est, X_test, y_test, **kwargs)
             if record_mse:
-                mse[0, k] = _mse(scoring_est, X_test, y_test, **kwargs)
+                mse[0, k] = (held_out.mse(coefs[k], intercepts[k]) if held_out
+                             else _mse(scoring_est, X_test, y_test, **kwargs))
         except ValueError as exc:
             errors.append(str(exc))
     return scores, mse, errors[:1]

@@ -128,7 +128,8 @@ def main() -> None:
             t_pandas = min(t_pandas, best_of(lambda: pd.read_csv(path), 1))
             t_skmtl = min(t_skmtl, best_of(lambda: read_frame(path), 1))
         print(
-            f"reading: skmtl.compare.read_frame {t_skmtl:.2f} s, pandas.read_csv {t_pandas:.2f} s, "
+            f"reading: skmtl.compare.read_frame {t_skmtl:.2f} s, pandas.read_csv {t_pandas:.2f} s "
+            f"(pandas {pd.__version__}, {pd.get_option('mode.max_threads') or 'default'} threads), "
             f"ratio {t_skmtl / t_pandas:.2f}x (goal <= 1.5x)"
         )
 

@@ -336,3 +336,15 @@ def test_infinite_feature_is_a_one_line_error(tmp_path, capsys):
     assert main(["compare", str(path), "--targets", "y1", "y2", "--quick", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "feature column 'a'" in err[0]
+
+
+def test_the_command_fixes_glibcs_mmap_threshold_where_there_is_glibc():
+    import os
+
+    from skmtl.compare._cli import _fixed_mmap_threshold
+
+    try:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (AttributeError, ValueError, OSError):
+        glibc = False
+    assert _fixed_mmap_threshold() is glibc

@@ -89,6 +89,24 @@ def test_read_frame_quoted_commas_are_not_ragged_rows(tmp_path):
     assert frame["name"].tolist() == ["a,b", "c"] and frame["x"].tolist() == [1.0, 2.0]
 
 
+def test_a_short_row_is_found_when_a_quoted_comma_balances_the_comma_count(tmp_path):
+    # one quoted comma too many, one field too few: the file holds as many commas as a tidy one
+    path = _write(tmp_path / "q.csv", 'name,x,y\n"a,b",1,2\nc,3\nd,4,5\n')
+    with pytest.raises(CompareError, match="line 3 has 2 fields, the header 3"):
+        read_frame(path)
+
+
+def test_a_column_of_numbers_then_text_is_read_as_text_throughout(tmp_path):
+    # long enough for pandas to parse it in pieces: the first pieces alone look numeric
+    n = 400_000
+    body = "".join(f"{i % 7},0{i % 5}\n" for i in range(n - 1)) + "1,x\n"
+    path = _write(tmp_path / "m.csv", "a,code\n" + body)
+    frame = read_frame(path)
+    assert frame["a"].dtype == np.float64 and frame["code"].dtype == object
+    assert frame["code"].iloc[:5].tolist() == ["00", "01", "02", "03", "04"]  # zeros kept
+    assert frame["code"].iloc[-1] == "x" and len(frame) == n
+
+
 def test_non_numeric_regression_target_is_a_one_line_error(tmp_path, capsys):
     rows = "\n".join(f"{i},{i % 3},{'low' if i % 2 else 'high'}" for i in range(20))
     path = _write(tmp_path / "t.csv", "x,a,b\n" + rows + "\n")

@@ -24,8 +24,7 @@ __all__ = ["bundled_problem", "problem_from_columns", "read_csv", "read_frame"]
 MISSING = ("", "na", "n/a", "nan", "null", "none", "?")
 BUNDLED = ("school", "penguins")
 MAX_CLASSES_NUMERIC = 10
-_CHUNK = 1 << 24  # bytes read at a time when counting commas
-_CHUNK_ROWS = 50_000
+_CHUNK = 1 << 22  # bytes compared at a time when counting commas
 
 
 def _case_variants(word: str) -> list[str]:
@@ -55,12 +54,20 @@ def _raw_header(path: str) -> list[str]:
     raise _fail(path, "the file is empty")
 
 
-def _count_commas(path: str) -> int:
-    total = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            total += chunk.count(b",")
-    return total
+def _count_bytes(path: str, chars: bytes) -> list[int]:
+    """How many times each byte of ``chars`` occurs in the file.
+
+    Read in blocks into one buffer (a memory map would add the whole file to the resident size).
+    """
+    counts = [0] * len(chars)
+    buffer = bytearray(_CHUNK)
+    view = np.frombuffer(buffer, dtype=np.uint8)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buffer):
+            block = view[:n]
+            for i, ch in enumerate(chars):
+                counts[i] += int(np.count_nonzero(block == ch))
+    return counts
 
 
 def _first_short_row(path: str, n_fields: int):
@@ -121,13 +128,17 @@ def read_frame(path: str):
     frame = _parse(pd, path, header, options)
     if frame.empty:
         raise _fail(path, "no data rows after the header")
-    # pandas fills a row with too few fields: without quoted commas, the file then holds fewer
-    # commas than (rows + header) x (fields - 1); the slow scan names the row
-    if _count_commas(path) != (len(frame) + 1) * (len(header) - 1):
-        short = _first_short_row(path, len(header))
-        if short is not None:
-            row, n = short
-            raise _fail(path, f"line {row} has {n} fields, the header {len(header)}")
+    # pandas fills a row with too few fields with NaN, so its last column is missing. Without
+    # quotes, the file then holds fewer commas than (rows + header) x (fields - 1); with quotes
+    # (a quoted comma is no separator) only the slow scan can tell, and it names the row
+    last = frame[header[-1]]
+    if len(header) > 1 and last.isna().any():
+        commas, quotes = _count_bytes(path, b',"')
+        if quotes or commas != (len(frame) + 1) * (len(header) - 1):
+            short = _first_short_row(path, len(header))
+            if short is not None:
+                row, n = short
+                raise _fail(path, f"line {row} has {n} fields, the header {len(header)}")
     all_missing = frame.isna().all(axis=1).to_numpy()
     if all_missing.any():
         frame = frame.loc[~all_missing].reset_index(drop=True)
@@ -135,26 +146,20 @@ def read_frame(path: str):
 
 
 def _parse(pd, path, header, options):
+    import warnings
+
     try:
-        # in chunks: the parser's buffers stay small, only the final columns are kept
-        pieces: dict = {name: [] for name in header}
-        for chunk in pd.read_csv(path, chunksize=_CHUNK_ROWS, **options):
-            for name in header:
-                pieces[name].append(_tidy_column(chunk[name]).to_numpy())
-            del chunk
-        columns = {}
+        with warnings.catch_warnings():
+            # pandas parses a long file in pieces and says when a column's pieces got different
+            # types; such a column is read again as text below
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(path, **options)
         for name in header:
-            parts = pieces.pop(name)
-            if len({part.dtype for part in parts}) > 1:  # numbers in some chunks only: text
+            col = _tidy_column(frame[name])
+            if col is None:  # numbers in some pieces only: text
                 whole = pd.read_csv(path, usecols=[name], dtype=str, **options)[name]
-                columns[name] = _tidy_column(whole).to_numpy()
-            else:
-                columns[name] = np.concatenate(parts) if parts else np.empty(0)
-            del parts
-            if columns[name].dtype == object:  # kept as object (pandas would infer str)
-                columns[name] = pd.Series(columns[name], dtype=object, copy=False)
-        frame = pd.DataFrame(columns, copy=False)
-        del columns
+                col = _tidy_column(whole)
+            frame[name] = col
     except pd.errors.EmptyDataError:
         raise _fail(path, "the file is empty") from None
     except pd.errors.ParserError as exc:
@@ -172,14 +177,19 @@ def _parse(pd, path, header, options):
 
 
 def _tidy_column(col):
-    """float64, or an object column of stripped strings with None where missing."""
+    """float64, or an object column of stripped strings with None where missing.
+
+    None for a column that pandas parsed in pieces of different types (numbers and text).
+    """
     import pandas as pd
 
     if col.dtype.kind in "iuf":
         return col.astype(np.float64)
     # the distinct cells are cleaned once each (a categorical column has few)
     codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
-    cleaned = [str(u).strip() for u in uniques]
+    if not all(isinstance(u, str) for u in uniques):
+        return None
+    cleaned = [u.strip() for u in uniques]
     cleaned = [None if u.lower() in MISSING else u for u in cleaned] + [None]  # code -1: NaN
     try:
         numbers = np.array([np.nan if u is None else float(u) for u in cleaned])

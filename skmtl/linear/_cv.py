@@ -152,11 +152,38 @@ class _OwnScore:
 
     def mse(self, W, b):
         """:func:`_mse` of the solution ``(W, b)`` (regression): one product, no ``predict``."""
-        Z = np.asarray(self.X @ W) + np.asarray(b)[None, :]
-        err = np.where(self.obs, Z - np.where(self.obs, self.Y, 0.0), 0.0) ** 2
-        weights = np.where(self.obs, self.w[:, None], 0.0)
+        return float(self.path(W[None], np.asarray(b)[None])[1][0])
+
+    def path(self, coefs, intercepts):
+        """``(scores, mse)`` of every solution ``coefs[k], intercepts[k]`` of a regression path,
+        each an ndarray of shape ``(n_alphas,)``: the held-out outputs of a block of alphas are
+        one product of ``X`` with their coefficients side by side."""
+        K, p, M = coefs.shape
+        n = self.X.shape[0]
+        obs, w = self.obs, self.w
+        Y0 = np.where(obs, self.Y, 0.0)
+        weights = np.where(obs, w[:, None], 0.0)  # (n, M)
         total = float(np.sum(weights))
-        return float(np.sum(err * weights)) / total if total > 0 else np.nan
+        labelled = obs.any(axis=0)
+        sw_t = weights.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y_mean = np.sum(weights * Y0, axis=0) / sw_t
+        den = np.sum(weights * np.where(obs, Y0 - y_mean, 0.0) ** 2, axis=0)
+        scores, mse = np.empty(K), np.empty(K)
+        block = max(1, (1 << 22) // max(1, n * M))  # bounds the (n, block, M) outputs
+        for k0 in range(0, K, block):
+            Wb = coefs[k0 : k0 + block]
+            kb = len(Wb)
+            Z = np.asarray(self.X @ Wb.transpose(1, 0, 2).reshape(p, kb * M)).reshape(n, kb, M)
+            Z += intercepts[None, k0 : k0 + kb]
+            err = np.where(obs[:, None], Z - Y0[:, None], 0.0) ** 2
+            num = np.einsum("ikm,im->km", err, weights)  # (kb, M)
+            mse[k0 : k0 + kb] = num.sum(axis=1) / total if total > 0 else np.nan
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r2 = np.where(den == 0.0, np.where(num == 0.0, 1.0, 0.0), 1.0 - num / den)
+            # a task without held-out labels: this fold cannot score it
+            scores[k0 : k0 + kb] = r2.mean(axis=1) if labelled.all() else np.nan
+        return scores, mse
 
     def __call__(self, W, b):
         Z = np.asarray(self.X @ W) + np.asarray(b)[None, :]
@@ -223,24 +250,30 @@ def _fold_scores_ls_path(template, X, y, sw, sw_train, train, test, alphas, scor
     scoring_est = clone(template)
     scores = np.full((1, len(alphas)), np.nan)
     mse = np.full_like(scores, np.nan)
-    errors, fast, held_out = [], None, None
-    for k, alpha in enumerate(alphas):
-        scoring_est.set_params(alpha=alpha)
+    errors, held_out = [], None
+
+    def solution(k):
+        scoring_est.set_params(alpha=alphas[k])
         penalty = scoring_est._penalty(meta["n_tasks"], meta["widths"])
-        set_solution(scoring_est, coefs[k], intercepts[k], meta, int(n_iters[k]), float(gaps[k]),
-                     penalty=penalty)
-        if held_out is None:  # the held-out rows validated once, for every solution of the path
-            held_out = _OwnScore.build(scoring_est, X_test, y_test, kwargs.get("sample_weight"))
-        if fast is None and scorer is None:
-            fast = held_out
+        return set_solution(scoring_est, coefs[k], intercepts[k], meta, int(n_iters[k]),
+                            float(gaps[k]), penalty=penalty)
+
+    held_out = _OwnScore.build(solution(0), X_test, y_test, kwargs.get("sample_weight"))
+    if held_out and (scorer is None or record_mse):
+        # the held-out rows validated once: every alpha's score and MSE from one product
+        fast_scores, fast_mse = held_out.path(coefs, intercepts)
+        if scorer is None:
+            scores[0] = fast_scores
+        if record_mse:
+            mse[0] = fast_mse
+        if scorer is None:
+            return scores, mse, errors
+    for k in range(len(alphas)):
         try:
-            if fast:
-                scores[0, k] = fast(coefs[k], intercepts[k])
-            else:
-                scores[0, k] = (scorer or _passthrough)(scoring_est, X_test, y_test, **kwargs)
-            if record_mse:
-                mse[0, k] = (held_out.mse(coefs[k], intercepts[k]) if held_out
-                             else _mse(scoring_est, X_test, y_test, **kwargs))
+            est = solution(k)
+            scores[0, k] = (scorer or _passthrough)(est, X_test, y_test, **kwargs)
+            if record_mse and not held_out:
+                mse[0, k] = _mse(est, X_test, y_test, **kwargs)
         except ValueError as exc:
             errors.append(str(exc))
     return scores, mse, errors[:1]

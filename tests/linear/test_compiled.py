@@ -124,15 +124,14 @@ def test_kernels_accept_only_their_signature():
     if not _compiled.jit_enabled():
         pytest.skip("compilation disabled in this environment")
     Q = np.eye(3)
-    idx = np.arange(3, dtype=np.int64)
-    G, W = np.ones((3, 2)), np.zeros((3, 2))
-    _bcd._gram_epoch(Q, idx, G, W, 0.5)
+    Gt, W = np.ones((2, 3)), np.zeros((3, 2))  # the gradient, transposed
+    _bcd._gram_epoch(Q, Gt, W, 0.5)
     # group soft-thresholding with Q = I: W = -G (1 - alpha / ||G_j||)
     np.testing.assert_allclose(W, -np.ones((3, 2)) * (1 - 0.5 / np.sqrt(2)))
     with pytest.raises(TypeError):
-        _bcd._gram_epoch(Q.astype(np.float32), idx, G, W, 0.5)  # no float32 specialisation
+        _bcd._gram_epoch(Q.astype(np.float32), Gt, W, 0.5)  # no float32 specialisation
     with pytest.raises(TypeError):
-        _bcd._gram_epoch(np.asfortranarray(np.ones((3, 3))), idx, G, W, 0.5)  # no F layout
+        _bcd._gram_epoch(np.asfortranarray(np.ones((3, 3))), Gt, W, 0.5)  # no F layout
 
 
 def test_no_writable_cache_compiles_without_it(monkeypatch):

@@ -12,9 +12,11 @@ with a closed-form group soft-thresholding update, compiled with numba (:mod:`._
 import, one float64 signature per kernel, on-disk cache). Two storages of the restricted problem:
 
 - Gram form, when the datafit already holds the Gram matrix (``n > p``) or ``X`` is sparse: the
-  kernel keeps ``G = Q W - q`` and indexes the full (or cached) Gram matrix by the working set, so
-  nothing is copied per working set; an update costs ``O(k n_tasks)``.
-- Data form, dense ``X``: the kernel keeps the residual ``R = A W - B``; an update costs
+  kernel keeps ``G = Q W - q`` (transposed) and the working set's block of the full (or cached)
+  Gram matrix, copied once per working set, so that the update of ``G`` runs along contiguous
+  rows and vectorises; an update costs ``O(k n_tasks)``.
+- Data form, dense ``X``: the kernel keeps the residual ``R = A W - B`` (transposed, so that
+  its dot products and updates run along contiguous rows of length n); an update costs
   ``O(n n_tasks)``. The centred, scaled columns of the features that have entered a working set
   are cached on the datafit (Fortran order), so along a regularisation path every column is
   centred once.
@@ -54,18 +56,16 @@ def _row_norms(W):
 
 
 # -- compiled epochs: one cyclic pass of block coordinate descent over the rows of W ------------
-@kernel("void(float64[:, ::1], int64[::1], float64[:, ::1], float64[:, ::1], float64)")
-def _gram_epoch(Q, idx, G, W, alpha):
-    """In place on ``W`` and ``G = Q[idx][:, idx] W - q``: for each row ``j``, the group
-    soft-thresholding ``W[j] <- S(W[j] - G[j] / Q_jj, alpha / Q_jj)`` (``Q_jj`` the diagonal
-    entry of feature ``idx[j]``), then ``G += Q[idx, idx[j]] (W[j] - old)``. ``Q`` is the Gram
-    matrix of every feature (or of a cache of them); the working set is ``idx``, nothing is
-    copied out of ``Q``."""
+@kernel("void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64)")
+def _gram_epoch(Q, Gt, W, alpha):
+    """In place on ``W`` (k, T) and the transposed gradient ``Gt = (Q W - q)'`` (T, k): for each
+    row ``j``, the group soft-thresholding ``W[j] <- S(W[j] - G[j] / Q_jj, alpha / Q_jj)``, then
+    ``G += Q[:, j] (W[j] - old)``. ``Q`` is the (k, k) Gram matrix of the working set; the
+    update of ``G`` runs along the contiguous rows of ``Q`` and ``Gt``, so it vectorises."""
     k, T = W.shape
     v = np.empty(T)
     for j in range(k):
-        qrow = Q[idx[j]]  # Q is symmetric: row idx[j] is column idx[j], read contiguously
-        qjj = qrow[idx[j]]
+        qjj = Q[j, j]
         if qjj <= 0.0:
             continue
         nrm2 = 0.0
@@ -74,7 +74,7 @@ def _gram_epoch(Q, idx, G, W, alpha):
             w = W[j, t]
             if w != 0.0:
                 was_zero = False
-            vt = w - G[j, t] / qjj
+            vt = w - Gt[t, j] / qjj
             v[t] = vt
             nrm2 += vt * vt
         thr = alpha / qjj
@@ -89,18 +89,22 @@ def _gram_epoch(Q, idx, G, W, alpha):
             new = v[t] * scale
             v[t] = new - W[j, t]
             W[j, t] = new
-        for i in range(k):
-            qij = qrow[idx[i]]
-            if qij != 0.0:
-                for t in range(T):
-                    G[i, t] += qij * v[t]
+        qrow = Q[j]  # Q is symmetric: row j is column j
+        for t in range(T):
+            vt = v[t]
+            if vt != 0.0:
+                g = Gt[t]
+                for i in range(k):
+                    g[i] += qrow[i] * vt
 
 
 @kernel("void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64, float64[::1])")
-def _data_epoch(At, R, W, alpha, diag):
-    """In place on ``W`` and the residual ``R = A W - B`` (``At = A'``, C-contiguous: the columns
-    of ``A`` are contiguous): for each row ``j``, with ``g = A[:, j]' R``,
-    ``W[j] <- S(W[j] - g / d_j, alpha / d_j)``, then ``R += A[:, j] (W[j] - old)``."""
+def _data_epoch(At, Rt, W, alpha, diag):
+    """In place on ``W`` (k, T) and the transposed residual ``Rt = (A W - B)'`` (T, n), with
+    ``At = A'`` (k, n), C-contiguous: for each row ``j``, with ``g = A[:, j]' R``,
+    ``W[j] <- S(W[j] - g / d_j, alpha / d_j)``, then ``R += A[:, j] (W[j] - old)``. Both loops
+    run along contiguous rows of length n (a dot product and an axpy per task), so they
+    vectorise."""
     k, n = At.shape
     T = W.shape[1]
     v = np.empty(T)
@@ -108,13 +112,13 @@ def _data_epoch(At, R, W, alpha, diag):
         djj = diag[j]
         if djj <= 0.0:
             continue
+        a = At[j]
         for t in range(T):
-            v[t] = 0.0
-        for i in range(n):
-            a = At[j, i]
-            if a != 0.0:
-                for t in range(T):
-                    v[t] += a * R[i, t]
+            r = Rt[t]
+            acc = 0.0
+            for i in range(n):
+                acc += a[i] * r[i]
+            v[t] = acc
         nrm2 = 0.0
         was_zero = True
         for t in range(T):
@@ -136,37 +140,49 @@ def _data_epoch(At, R, W, alpha, diag):
             new = v[t] * scale
             v[t] = new - W[j, t]
             W[j, t] = new
-        for i in range(n):
-            a = At[j, i]
-            if a != 0.0:
-                for t in range(T):
-                    R[i, t] += a * v[t]
+        for t in range(T):
+            vt = v[t]
+            if vt != 0.0:
+                r = Rt[t]
+                for i in range(n):
+                    r[i] += a[i] * vt
 
 
 # -- restricted least-squares problems: the gradient G = A'(A W - B) in two storages ------------
 class _GramLS:
     """``Q[idx][:, idx] = A'A`` (k, k), ``q = A'B`` (k, T), ``aa = ||B||^2``; keeps
-    ``G = A'A W - q``. ``Q`` is a larger Gram matrix that is indexed, never copied."""
+    ``G = A'A W - q``, stored transposed (T, k) for the kernel. ``Q`` is a larger Gram matrix;
+    the working set's block is copied out once (k^2 numbers, less than one epoch's k^2 T
+    operations), so that the epochs read it contiguously; the whole of ``Q`` is used as is."""
 
     def __init__(self, Q, idx, q, aa):
-        self.Q, self.q, self.aa = Q, np.ascontiguousarray(q), aa
-        self.idx = np.ascontiguousarray(idx, dtype=np.int64)
+        idx = np.asarray(idx, dtype=np.intp)
+        k = len(idx)
+        if k == Q.shape[0] and (k == 0 or (idx[0] == 0 and np.all(np.diff(idx) == 1))):
+            self.Qw = np.ascontiguousarray(Q, dtype=float)
+        else:
+            self.Qw = np.ascontiguousarray(Q[idx][:, idx], dtype=float)
+        self.q, self.aa = np.ascontiguousarray(q), aa
+
+    @property
+    def G(self):
+        return self.Gt.T
 
     def reset(self, W, G=None):
         if G is None:
             nz = np.flatnonzero(np.any(W != 0, axis=1))
-            G = self.Q[np.ix_(self.idx, self.idx[nz])] @ W[nz] - self.q
-        self.G = np.ascontiguousarray(G)
+            G = (W[nz].T @ self.Qw[nz]).T - self.q
+        self.Gt = np.ascontiguousarray(G.T)
 
     def epoch(self, W, alpha):
-        _gram_epoch(self.Q, self.idx, self.G, W, alpha)
+        _gram_epoch(self.Qw, self.Gt, W, alpha)
 
     def move(self, D, rows):
         """The state after ``W += D`` with ``D`` zero outside ``rows``."""
-        self.G = self.G + self.Q[np.ix_(self.idx, self.idx[rows])] @ D[rows]
+        self.Gt = self.Gt + D[rows].T @ self.Qw[rows]
 
     def grad(self):
-        return self.G
+        return self.Gt.T
 
     def pieces(self, W, G):
         """``(f, lin)``: ``f = ||R||^2 / 2``, ``lin = <B, -R>`` with ``R = A W - B``."""
@@ -174,46 +190,48 @@ class _GramLS:
         return 0.5 * float(np.sum(W * G)) - 0.5 * qw + 0.5 * self.aa, self.aa - qw
 
     def save(self):
-        return self.G
+        return self.Gt
 
     def restore(self, saved):
-        self.G = saved
+        self.Gt = saved
 
 
 class _DataLS:
-    """``A`` (n, k) dense and ``B`` (n, T); keeps the residual ``R = A W - B``."""
+    """``A`` (n, k) dense and ``B`` (n, T); keeps the residual ``R = A W - B``, stored
+    transposed (T, n) for the kernel."""
 
     def __init__(self, A, B, aa):
         self.A, self.B, self.aa = np.asfortranarray(A, dtype=float), B, aa
+        self.Bt = np.ascontiguousarray(B.T)
         self.diag = np.einsum("ij,ij->j", self.A, self.A)
 
     def reset(self, W, G=None):
-        self.R = np.ascontiguousarray(self.A @ W - self.B)
+        self.Rt = np.ascontiguousarray((self.A @ W - self.B).T)
         self._G = G
 
     def epoch(self, W, alpha):
-        _data_epoch(self.A.T, self.R, W, alpha, self.diag)
+        _data_epoch(self.A.T, self.Rt, W, alpha, self.diag)
         self._G = None
 
     def move(self, D, rows):
         """The state after ``W += D`` with ``D`` zero outside ``rows``."""
-        self.R = self.R + self.A[:, rows] @ D[rows]
+        self.Rt = self.Rt + D[rows].T @ self.A[:, rows].T
         self._G = None
 
     def grad(self):
         if self._G is None:
-            self._G = self.A.T @ self.R
+            self._G = (self.Rt @ self.A).T
         return self._G
 
     def pieces(self, W, G):
-        R = self.R
-        return 0.5 * float(np.sum(R * R)), -float(np.sum(self.B * R))
+        Rt = self.Rt
+        return 0.5 * float(np.sum(Rt * Rt)), -float(np.sum(self.Bt * Rt))
 
     def save(self):
-        return self.R, self._G
+        return self.Rt, self._G
 
     def restore(self, saved):
-        self.R, self._G = saved
+        self.Rt, self._G = saved
 
 
 def _objective(ls, W, alpha):
@@ -324,7 +342,10 @@ class _Full:
         """``(f, lin, G)`` at ``W``."""
         if self.gram:
             supp = np.flatnonzero(np.any(W != 0, axis=1))
-            G = self.Q[:, supp] @ W[supp] - self.datafit.q
+            # Q is symmetric: its rows of the support, contiguous, instead of a column gather;
+            # the whole product once the support holds most features
+            QW = self.Q @ W if 2 * len(supp) > len(W) else (W[supp].T @ self.Q[supp]).T
+            G = QW - self.datafit.q
             qw = float(np.sum(self.datafit.q * W))
             return 0.5 * float(np.sum(W * G)) - 0.5 * qw + 0.5 * self.aa, self.aa - qw, G
         df = self.datafit

@@ -445,14 +445,22 @@ class _RegressorBase(RegressorMixin, _MultiTaskLinear):
         """Mean over tasks of the coefficient of determination R^2 on the labelled samples.
 
         For one task, or the long layout, this is :func:`sklearn.metrics.r2_score` of
-        ``predict(X)``; missing labels (NaN) are left out of their task's score.
+        ``predict(X)``; missing labels (NaN, None, pandas' NA) are left out of their task's
+        score.
         """
         from sklearn.metrics import r2_score
 
         y_pred = self.predict(X)
-        y_true = np.asarray(y, dtype=float)
-        if y_true.ndim == 1 or not np.isnan(y_true).any():
+        y_true = np.asarray(y.to_numpy(dtype=object) if hasattr(y, "to_numpy") else y)
+        if y_true.dtype.kind not in "fiub":  # pandas' NA, None: missing labels, as in fit
+            y_true = np.where(V.is_missing(y_true), np.nan, y_true)
+        y_true = y_true.astype(float)
+        if not np.isnan(y_true).any():
             return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
+        if y_true.ndim == 1:
+            obs = ~np.isnan(y_true)
+            sw = None if sample_weight is None else np.asarray(sample_weight)[obs]
+            return float(r2_score(y_true[obs], y_pred[obs], sample_weight=sw))
         scores = []
         for t in range(y_true.shape[1]):
             obs = ~np.isnan(y_true[:, t])
@@ -575,6 +583,11 @@ class _ClassifierBase(ClassifierMixin, _MultiTaskLinear):
         y_pred = self.predict(X)
         if self._layout_ in ("single", "long"):
             y_true = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+            obs = ~V.is_missing(y_true)  # the labelled samples, as fit
+            if not obs.all():
+                y_true, y_pred = y_true[obs], y_pred[obs]
+                if sample_weight is not None:
+                    sample_weight = np.asarray(sample_weight)[obs]
             if y_true.dtype == object or y_pred.dtype == object:
                 # object labels (e.g. integers stored as objects) -> their natural dtype
                 y_true, y_pred = np.asarray(y_true.tolist()), np.asarray(y_pred.tolist())

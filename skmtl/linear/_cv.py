@@ -133,7 +133,7 @@ class _OwnScore:
             self.codes, self.obs = [], []
             for t, cls_t in enumerate(classes):
                 col = arr[:, t]
-                obs = np.ones(len(col), bool) if est._layout_ == "single" else ~V.is_missing(col)
+                obs = ~V.is_missing(col)  # the labelled samples, as score
                 values = np.asarray(col[obs].tolist())
                 known = np.asarray(cls_t.tolist())
                 try:
@@ -145,7 +145,10 @@ class _OwnScore:
                 self.codes.append(code)
                 self.obs.append(obs)
         else:
-            Y = np.asarray(arr, dtype=float)
+            try:  # pandas' NA and None are missing labels, as in fit
+                Y = np.asarray(np.where(V.is_missing(arr), np.nan, arr), dtype=float)
+            except (ValueError, TypeError):
+                return False
             self.Y = Y
             self.obs = ~np.isnan(Y)
         return self
@@ -536,6 +539,14 @@ def _cv_constraints(base):
     return out
 
 
+def _coupling_grid(scale, eps, n):
+    """``n`` couplings from ``eps * scale`` up to ``scale`` on a log scale; a scale of zero (no
+    curvature in the data: one sample, constant features) gives copies of a tiny value."""
+    if not scale > 0 or not np.isfinite(scale):
+        return np.full(n, np.finfo(float).resolution)
+    return np.geomspace(eps * scale, scale, n)
+
+
 class _MeanCV(_CVMixin):
     _grid_params = ("coupling",)
 
@@ -544,7 +555,7 @@ class _MeanCV(_CVMixin):
         if isinstance(values, numbers.Integral):
             if values < 2:
                 raise ValueError(f"couplings={values}: an int grid needs at least 2 values.")
-            inner = np.geomspace(self.eps * scale, scale, values - 2) if values > 2 else []
+            inner = _coupling_grid(scale, self.eps, values - 2) if values > 2 else []
             return np.r_[0.0, inner, np.inf]
         arr = np.asarray(values, dtype=float).ravel()
         if arr.size == 0 or np.any(np.isnan(arr)) or np.any(arr < 0):

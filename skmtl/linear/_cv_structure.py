@@ -29,6 +29,7 @@ from ._cv import (
     _REG_SCORE,
     _SMOOTH_SCALE,
     _alpha_scale,
+    _coupling_grid,
     _cv_constraints,
     _CVMixin,
     _MeanCV,
@@ -61,7 +62,7 @@ class _RelationCV(_CVMixin):
     def _resolve_param_grid(self, name, scale):
         values = self.couplings
         if isinstance(values, numbers.Integral):
-            inner = np.geomspace(self.eps * scale, scale, values - 1) if values > 1 else []
+            inner = _coupling_grid(scale, self.eps, values - 1) if values > 1 else []
             return np.r_[0.0, inner]
         arr = np.asarray(values, dtype=float).ravel()
         if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):

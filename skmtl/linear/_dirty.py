@@ -109,7 +109,8 @@ def project_box_ball(V, box, radius):
     ``m box^2 + tau^2 sum_{i > m} a_i^2 = radius^2``.
     """
     U = np.clip(V, -box, box)
-    over = np.einsum("ij,ij->i", U, U) > radius * radius
+    # compare norms, not squares: a radius above 1e154 (a huge alpha) would overflow squared
+    over = np.sqrt(np.einsum("ij,ij->i", U, U)) > radius
     if not over.any():
         return U
     Vo = V[over]

@@ -18,8 +18,12 @@ def warm_compiled_cache():
 
 
 def alpha_grid(alpha_max, *, eps=1e-3, n_alphas=100):
-    """``n_alphas`` values from ``alpha_max`` down to ``eps * alpha_max``, evenly on a log scale."""
-    if alpha_max <= 0:
+    """``n_alphas`` values from ``alpha_max`` down to ``eps * alpha_max``, evenly on a log scale.
+
+    A scale of zero (data that carry nothing to fit: one sample, constant features or targets)
+    gives ``n_alphas`` copies of a tiny positive value, as a grid of anything would fit alike.
+    """
+    if not alpha_max > 0 or not np.isfinite(alpha_max):
         return np.full(n_alphas, np.finfo(float).resolution)
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
 

@@ -46,6 +46,8 @@ def _shrink(v, tau_c, denom):
     r = np.arange(1, v.size + 1)
     S = np.cumsum(v) / (denom + r * tau_c)
     active = v > tau_c * S
+    if not active.any():  # only for an infinite tau_c (overflow on extreme data): the limit, 0
+        return np.zeros_like(v)
     n = int(np.flatnonzero(active)[-1]) + 1
     return np.maximum(v - tau_c * S[n - 1], 0.0) / denom
 

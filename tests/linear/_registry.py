@@ -27,13 +27,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 import skmtl.linear
 
-_CV_FUZZ = (
-    "fuzzed targets can leave a held-out fold without a label of some task (a NaN score: the "
-    "candidate is left out with a warning, or fit raises when no candidate is scored on every "
-    "fold), and a pandas NA in a held-out y reaches the scorer's float conversion (TypeError "
-    "without the task's name)"
-)
-
 # scikit-learn's checks set n_clusters=2 on every estimator that has it (as for k-means); this
 # one then fits a single task, and n_clusters > n_tasks is an error by design (issue 9)
 _N_CLUSTERS = "the check sets n_clusters=2 and fits a single task: n_clusters > n_tasks"
@@ -73,76 +66,62 @@ REGISTRY: dict[str, dict[str, dict]] = {
     "SparseRegressorCV": {
         "quick": {"alphas": 5, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.05]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "LowRankRegressorCV": {
         "quick": {"alphas": 5, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.05]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "SparseClassifierCV": {
         "quick": {"alphas": 3, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.02]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "LowRankClassifierCV": {
         "quick": {"alphas": 3, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.02]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     # alphas well above 0: the check's data have more features than samples, and a ridge at a
     # vanishing alpha is too ill-conditioned for weighted and repeated fits to agree to 1e-7
     "MeanRegularizedRegressorCV": {
         "quick": {"alphas": [1.0, 0.3, 0.1], "couplings": 3, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.1], "couplings": [1.0]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "MeanRegularizedClassifierCV": {
         "quick": {"alphas": [1.0, 0.3, 0.1], "couplings": 3, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.05], "couplings": [1.0]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     # the task-structure families' CV estimators (quick: small grids, a tight tol for the
     # sample-weight equivalence check; one candidate in the layout tests)
     "GraphRegularizedRegressorCV": {
         "quick": {"alphas": [1.0, 0.1], "couplings": 2, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.1], "couplings": [1.0]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "GraphRegularizedClassifierCV": {
         "quick": {"alphas": [0.1, 0.01], "couplings": 2, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.05], "couplings": [1.0]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "TaskRelationRegressorCV": {
         "quick": {"alphas": [1.0, 0.1], "couplings": 2, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.1], "couplings": [0.1]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "TaskRelationClassifierCV": {
         "quick": {"alphas": [0.1, 0.01], "couplings": 2, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.05], "couplings": [0.1]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "DirtyRegressorCV": {
         "quick": {"alphas": 3, "ratios": 2, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.05], "ratios": [0.7]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "DirtyClassifierCV": {
         "quick": {"alphas": 3, "ratios": 2, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.02], "ratios": [0.7]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "RobustLowRankRegressorCV": {
         "quick": {"alphas": 3, "ratios": 2, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.05], "ratios": [0.7]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
     "RobustLowRankClassifierCV": {
         "quick": {"alphas": 3, "ratios": 2, "cv": 3, "tol": 1e-10},
         "layout": {"alphas": [0.02], "ratios": [0.7]},
-        "xfail": {"test_fuzzed_input": _CV_FUZZ, "test_fuzzed_long_layout": _CV_FUZZ},
     },
 }
 

@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from _registry import instances
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils.estimator_checks import (
     check_sample_weight_equivalence_on_dense_data,
@@ -230,3 +232,26 @@ def test_mean_ridge_closed_form_equals_solver(coupling):
     datafit, _ = est._build_datafit(design, targets)
     closed = _MeanRidgeClosedForm.build(datafit, est._penalty(meta["n_tasks"], meta["widths"]))
     np.testing.assert_allclose(closed(0.05, coupling).T, est.coef_, rtol=1e-8, atol=1e-10)
+
+
+_CV_REGRESSORS = [est for est in instances("quick", select="regressor")
+                  if type(est).__name__.endswith("CV")]
+
+
+@pytest.mark.parametrize("est", _CV_REGRESSORS, ids=lambda e: type(e).__name__)
+def test_pandas_na_in_nullable_targets_is_a_missing_label_in_every_fold(est):
+    """A nullable ``Float64`` frame with ``pd.NA`` scores every fold as the same frame with NaN
+    (the held-out labels went through ``float()`` before: a TypeError naming no task)."""
+    pd = pytest.importorskip("pandas")
+    X, Y = _wide(n=60, p=4, T=3, seed=3)
+    Y_nan = pd.DataFrame(Y, columns=["a", "b", "c"])
+    Y_nan.iloc[[2, 17], 0] = np.nan
+    Y_nan.iloc[[5, 40], 2] = np.nan
+    Y_na = Y_nan.astype("Float64")
+    assert Y_na.isna().to_numpy().sum() == 4 and Y_na.dtypes.iloc[0] == "Float64"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = clone(est).fit(X, Y_na)
+        b = clone(est).fit(X, Y_nan)
+    np.testing.assert_allclose(a.scores_, b.scores_, rtol=1e-12, equal_nan=True)
+    assert np.isfinite(a.scores_).all()

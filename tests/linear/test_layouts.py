@@ -285,3 +285,41 @@ def test_cv_long_layout_stratifies_on_task():
     cv = SparseRegressorCV(alphas=5, task_column=-1).fit(X[keep], y[keep])
     assert cv.mse_path_.shape == (5, 5)
     assert cv.n_tasks_ == 6
+
+
+@pytest.mark.parametrize("est", REGRESSORS + CLASSIFIERS, ids=name_of)
+def test_score_leaves_out_missing_labels_of_any_kind(est):
+    """``score`` is over the labelled samples whatever marks a missing label (NaN, None,
+    pandas' NA), in one task as in several: the same number as on the labelled rows alone."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    z = X @ np.array([1.0, -1.0, 0.5]) + 0.3 * rng.normal(size=40)
+    clf = is_classifier(est)
+    y = np.where(z > 0, "yes", "no").astype(object) if clf else z
+    Y = np.column_stack([y, y[::-1]])
+    model = clone(est).fit(X, Y)
+    holes = [3, 11, 30]
+    if clf:
+        missing = pd.DataFrame(Y, columns=["a", "b"], dtype=object)
+        missing.iloc[holes, 0] = None
+    else:
+        missing = pd.DataFrame(Y, columns=["a", "b"]).astype("Float64")
+        missing.iloc[holes, 0] = pd.NA
+    keep = np.setdiff1d(np.arange(40), holes)
+    got = model.score(X, missing)
+    # task a on its labelled rows, task b on all of them
+    pred = model.predict(X)
+    if clf:
+        acc_a = np.mean(pred[keep, 0] == Y[keep, 0])
+        acc_b = np.mean(pred[:, 1] == Y[:, 1])
+        assert got == pytest.approx((acc_a + acc_b) / 2, rel=1e-12)
+    else:
+        from sklearn.metrics import r2_score
+
+        r2 = (r2_score(Y[keep, 0], pred[keep, 0]) + r2_score(Y[:, 1], pred[:, 1])) / 2
+        assert got == pytest.approx(r2, rel=1e-12)
+    # one task: a 1-D y with the same holes
+    single = clone(est).fit(X, y)
+    y_missing = missing["a"]
+    want = single.score(X[keep], y[keep])
+    assert single.score(X, y_missing) == pytest.approx(want, rel=1e-12)

@@ -102,31 +102,37 @@ def _gram_epoch(Q, Gt, W, alpha):
 def _data_epoch(At, Rt, W, alpha, diag):
     """In place on ``W`` (k, T) and the transposed residual ``Rt = (A W - B)'`` (T, n), with
     ``At = A'`` (k, n), C-contiguous: for each row ``j``, with ``g = A[:, j]' R``,
-    ``W[j] <- S(W[j] - g / d_j, alpha / d_j)``, then ``R += A[:, j] (W[j] - old)``. Both loops
-    run along contiguous rows of length n (a dot product and an axpy per task), so they
-    vectorise."""
+    ``W[j] <- S(W[j] - g / d_j, alpha / d_j)``, then ``R += A[:, j] (W[j] - old)``.
+
+    Both loops run along contiguous rows of length n, so they vectorise, and the update of ``R``
+    by row ``j`` and the product of the next row's column with the updated ``R`` are one pass
+    over ``R`` (half the memory traffic of two)."""
     k, n = At.shape
     T = W.shape[1]
-    v = np.empty(T)
+    g = np.empty(T)  # A[:, j]' R for the current row, when known
+    g_next = np.empty(T)
+    known = False
     for j in range(k):
         djj = diag[j]
         if djj <= 0.0:
             continue
         a = At[j]
-        for t in range(T):
-            r = Rt[t]
-            acc = 0.0
-            for i in range(n):
-                acc += a[i] * r[i]
-            v[t] = acc
+        if not known:
+            for t in range(T):
+                r = Rt[t]
+                acc = 0.0
+                for i in range(n):
+                    acc += a[i] * r[i]
+                g[t] = acc
+        known = False
         nrm2 = 0.0
         was_zero = True
         for t in range(T):
             w = W[j, t]
             if w != 0.0:
                 was_zero = False
-            vt = w - v[t] / djj
-            v[t] = vt
+            vt = w - g[t] / djj
+            g[t] = vt
             nrm2 += vt * vt
         thr = alpha / djj
         nv = np.sqrt(nrm2)
@@ -137,15 +143,36 @@ def _data_epoch(At, Rt, W, alpha, diag):
         else:
             scale = 1.0 - thr / nv
         for t in range(T):
-            new = v[t] * scale
-            v[t] = new - W[j, t]
+            new = g[t] * scale
+            g[t] = new - W[j, t]  # the change of row j
             W[j, t] = new
-        for t in range(T):
-            vt = v[t]
-            if vt != 0.0:
+        j2 = j + 1
+        while j2 < k and diag[j2] <= 0.0:
+            j2 += 1
+        if j2 < k:
+            a2 = At[j2]
+            for t in range(T):
+                vt = g[t]
                 r = Rt[t]
-                for i in range(n):
-                    r[i] += a[i] * vt
+                acc = 0.0
+                if vt != 0.0:
+                    for i in range(n):
+                        ri = r[i] + a[i] * vt
+                        r[i] = ri
+                        acc += a2[i] * ri
+                else:
+                    for i in range(n):
+                        acc += a2[i] * r[i]
+                g_next[t] = acc
+            g, g_next = g_next, g
+            known = True
+        else:
+            for t in range(T):
+                vt = g[t]
+                if vt != 0.0:
+                    r = Rt[t]
+                    for i in range(n):
+                        r[i] += a[i] * vt
 
 
 # -- restricted least-squares problems: the gradient G = A'(A W - B) in two storages ------------

@@ -363,7 +363,8 @@ class _Full:
             p = d.n_features
             self._pos = np.full(p, -1, dtype=np.intp)  # feature -> its column in the cache
             self._feat = np.zeros(0, dtype=np.intp)
-            self._A = np.zeros((self.n, 0), order="F")
+            self._Abuf = np.zeros((self.n, 0), order="F")  # capacity for the cached columns
+            self._A = self._Abuf
 
     def gradient(self, W):
         """``(f, lin, G)`` at ``W``."""
@@ -408,7 +409,14 @@ class _Full:
             An -= self.x_mean[new]
         An /= self.sqn
         k0 = len(self._feat)
-        self._A = np.asfortranarray(np.hstack([self._A, An]))
+        k1 = k0 + len(new)
+        buf = self._Abuf
+        if k1 > buf.shape[1]:  # grow the buffer geometrically: each column is copied O(1) times
+            buf = np.empty((self.n, max(k1, 2 * buf.shape[1])), order="F")
+            buf[:, :k0] = self._A
+            self._Abuf = buf
+        buf[:, k0:k1] = An
+        self._A = buf[:, :k1]
         self._feat = np.concatenate([self._feat, new])
         self._pos[new] = np.arange(k0, k0 + len(new))
 

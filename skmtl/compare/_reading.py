@@ -54,20 +54,21 @@ def _raw_header(path: str) -> list[str]:
     raise _fail(path, "the file is empty")
 
 
-def _count_bytes(path: str, chars: bytes) -> list[int]:
-    """How many times each byte of ``chars`` occurs in the file.
+def _commas_and_quotes(path: str) -> tuple[int, bool]:
+    """(number of commas, whether a double quote occurs) in the file.
 
-    Read in blocks into one buffer (a memory map would add the whole file to the resident size).
+    Read in blocks into one buffer (a memory map would add the whole file to the resident
+    size); commas counted by numpy, quotes looked for with ``bytearray.find`` (memchr).
     """
-    counts = [0] * len(chars)
+    commas, quoted = 0, False
     buffer = bytearray(_CHUNK)
     view = np.frombuffer(buffer, dtype=np.uint8)
     with open(path, "rb", buffering=0) as fh:
         while n := fh.readinto(buffer):
-            block = view[:n]
-            for i, ch in enumerate(chars):
-                counts[i] += int(np.count_nonzero(block == ch))
-    return counts
+            if not quoted and buffer.find(b'"', 0, n) >= 0:
+                quoted = True
+            commas += int(np.count_nonzero(view[:n] == ord(",")))
+    return commas, quoted
 
 
 def _first_short_row(path: str, n_fields: int):
@@ -133,16 +134,28 @@ def read_frame(path: str):
     # (a quoted comma is no separator) only the slow scan can tell, and it names the row
     last = frame[header[-1]]
     if len(header) > 1 and last.isna().any():
-        commas, quotes = _count_bytes(path, b',"')
-        if quotes or commas != (len(frame) + 1) * (len(header) - 1):
+        commas, quoted = _commas_and_quotes(path)
+        if quoted or commas != (len(frame) + 1) * (len(header) - 1):
             short = _first_short_row(path, len(header))
             if short is not None:
                 row, n = short
                 raise _fail(path, f"line {row} has {n} fields, the header {len(header)}")
-    all_missing = frame.isna().all(axis=1).to_numpy()
+    all_missing = _all_missing_rows(frame)
     if all_missing.any():
         frame = frame.loc[~all_missing].reset_index(drop=True)
     return frame
+
+
+def _all_missing_rows(frame) -> np.ndarray:
+    """Rows whose every cell is missing: narrowed column by column (no frame-sized mask)."""
+    rows = np.flatnonzero(frame.iloc[:, 0].isna().to_numpy())
+    for j in range(1, frame.shape[1]):
+        if not rows.size:
+            break
+        rows = rows[frame.iloc[rows, j].isna().to_numpy()]
+    out = np.zeros(len(frame), dtype=bool)
+    out[rows] = True
+    return out
 
 
 def _parse(pd, path, header, options):

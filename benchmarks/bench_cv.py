@@ -17,36 +17,7 @@ import time
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 
-from skmtl.linear import (
-    DirtyClassifier,
-    DirtyClassifierCV,
-    DirtyRegressor,
-    DirtyRegressorCV,
-    GraphRegularizedClassifier,
-    GraphRegularizedClassifierCV,
-    GraphRegularizedRegressor,
-    GraphRegularizedRegressorCV,
-    LowRankClassifier,
-    LowRankClassifierCV,
-    LowRankRegressor,
-    LowRankRegressorCV,
-    MeanRegularizedClassifier,
-    MeanRegularizedClassifierCV,
-    MeanRegularizedRegressor,
-    MeanRegularizedRegressorCV,
-    RobustLowRankClassifier,
-    RobustLowRankClassifierCV,
-    RobustLowRankRegressor,
-    RobustLowRankRegressorCV,
-    SparseClassifier,
-    SparseClassifierCV,
-    SparseRegressor,
-    SparseRegressorCV,
-    TaskRelationClassifier,
-    TaskRelationClassifierCV,
-    TaskRelationRegressor,
-    TaskRelationRegressorCV,
-)
+import skmtl.linear as L
 
 
 def data(n, p, T, classification, seed=0):
@@ -80,28 +51,28 @@ def main():
     n_alphas = 8 if args.quick else 20
     tol = 1e-4
     cases = [
-        (SparseRegressorCV, SparseRegressor, False, {"alphas": n_alphas}),
-        (LowRankRegressorCV, LowRankRegressor, False, {"alphas": n_alphas}),
-        (MeanRegularizedRegressorCV, MeanRegularizedRegressor, False,
+        (L.SparseRegressorCV, L.SparseRegressor, False, {"alphas": n_alphas}),
+        (L.LowRankRegressorCV, L.LowRankRegressor, False, {"alphas": n_alphas}),
+        (L.MeanRegularizedRegressorCV, L.MeanRegularizedRegressor, False,
          {"alphas": n_alphas // 2, "couplings": 5}),
-        (SparseClassifierCV, SparseClassifier, True, {"alphas": n_alphas // 2}),
-        (LowRankClassifierCV, LowRankClassifier, True, {"alphas": n_alphas // 2}),
-        (MeanRegularizedClassifierCV, MeanRegularizedClassifier, True,
+        (L.SparseClassifierCV, L.SparseClassifier, True, {"alphas": n_alphas // 2}),
+        (L.LowRankClassifierCV, L.LowRankClassifier, True, {"alphas": n_alphas // 2}),
+        (L.MeanRegularizedClassifierCV, L.MeanRegularizedClassifier, True,
          {"alphas": n_alphas // 4, "couplings": 4}),
         # the task-structure families (a chain graph over the tasks for the graph model)
-        (GraphRegularizedRegressorCV, GraphRegularizedRegressor, False,
+        (L.GraphRegularizedRegressorCV, L.GraphRegularizedRegressor, False,
          {"alphas": n_alphas // 2, "couplings": 4}),
-        (TaskRelationRegressorCV, TaskRelationRegressor, False,
+        (L.TaskRelationRegressorCV, L.TaskRelationRegressor, False,
          {"alphas": n_alphas // 2, "couplings": 4}),
-        (DirtyRegressorCV, DirtyRegressor, False, {"alphas": n_alphas // 2, "ratios": 3}),
-        (RobustLowRankRegressorCV, RobustLowRankRegressor, False,
+        (L.DirtyRegressorCV, L.DirtyRegressor, False, {"alphas": n_alphas // 2, "ratios": 3}),
+        (L.RobustLowRankRegressorCV, L.RobustLowRankRegressor, False,
          {"alphas": n_alphas // 2, "ratios": 3}),
-        (GraphRegularizedClassifierCV, GraphRegularizedClassifier, True,
+        (L.GraphRegularizedClassifierCV, L.GraphRegularizedClassifier, True,
          {"alphas": n_alphas // 4, "couplings": 3}),
-        (TaskRelationClassifierCV, TaskRelationClassifier, True,
+        (L.TaskRelationClassifierCV, L.TaskRelationClassifier, True,
          {"alphas": n_alphas // 4, "couplings": 3}),
-        (DirtyClassifierCV, DirtyClassifier, True, {"alphas": n_alphas // 4, "ratios": 3}),
-        (RobustLowRankClassifierCV, RobustLowRankClassifier, True,
+        (L.DirtyClassifierCV, L.DirtyClassifier, True, {"alphas": n_alphas // 4, "ratios": 3}),
+        (L.RobustLowRankClassifierCV, L.RobustLowRankClassifier, True,
          {"alphas": n_alphas // 4, "ratios": 3}),
     ]
     chain = [(t, t + 1) for t in range(T - 1)]

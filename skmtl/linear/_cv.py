@@ -104,6 +104,13 @@ def _passthrough(estimator, X, y, **kwargs):
     return estimator.score(X, y, **kwargs)
 
 
+def _init_common(self, kw):
+    """An estimator's ``__init__``: each parameter stored under its own name, unchanged."""
+    for name, value in kw.items():
+        if name != "self":
+            setattr(self, name, value)
+
+
 class _OwnScore:
     """The estimator's own ``score`` on one fold's held-out rows, for a sequence of solutions:
     the held-out ``X`` is validated and the targets encoded once, then each solution costs one
@@ -710,20 +717,7 @@ class SparseRegressorCV(_CVMixin, _RegressorBase):
     def __init__(self, *, alphas=100, eps=1e-3, n_alphas="deprecated", cv=None, scoring=None,
                  n_jobs=None, refit=True, fit_intercept=True, task_column=None, tol=1e-4,
                  max_iter=5000, solver="auto", task_weights=None, unknown_task="error"):
-        self.alphas = alphas
-        self.eps = eps
-        self.n_alphas = n_alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.n_jobs = n_jobs
-        self.refit = refit
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.solver = solver
-        self.task_weights = task_weights
-        self.unknown_task = unknown_task
+        _init_common(self, locals())
 
 
 class LowRankRegressorCV(_CVMixin, _RegressorBase):
@@ -751,19 +745,7 @@ class LowRankRegressorCV(_CVMixin, _RegressorBase):
     def __init__(self, *, alphas=100, eps=1e-3, n_alphas="deprecated", cv=None, scoring=None,
                  n_jobs=None, refit=True, fit_intercept=True, task_column=None, tol=1e-4,
                  max_iter=5000, task_weights=None, unknown_task="error"):
-        self.alphas = alphas
-        self.eps = eps
-        self.n_alphas = n_alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.n_jobs = n_jobs
-        self.refit = refit
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.task_weights = task_weights
-        self.unknown_task = unknown_task
+        _init_common(self, locals())
 
 
 class SparseClassifierCV(_CVMixin, _ClassifierBase):
@@ -792,20 +774,7 @@ class SparseClassifierCV(_CVMixin, _ClassifierBase):
     def __init__(self, *, alphas=20, eps=1e-2, n_alphas="deprecated", cv=None, scoring=None,
                  n_jobs=None, refit=True, fit_intercept=True, task_column=None, tol=1e-4,
                  max_iter=5000, solver="auto", task_weights=None, unknown_task="error"):
-        self.alphas = alphas
-        self.eps = eps
-        self.n_alphas = n_alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.n_jobs = n_jobs
-        self.refit = refit
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.solver = solver
-        self.task_weights = task_weights
-        self.unknown_task = unknown_task
+        _init_common(self, locals())
 
 
 class LowRankClassifierCV(_CVMixin, _ClassifierBase):
@@ -832,19 +801,7 @@ class LowRankClassifierCV(_CVMixin, _ClassifierBase):
     def __init__(self, *, alphas=20, eps=1e-2, n_alphas="deprecated", cv=None, scoring=None,
                  n_jobs=None, refit=True, fit_intercept=True, task_column=None, tol=1e-4,
                  max_iter=5000, task_weights=None, unknown_task="error"):
-        self.alphas = alphas
-        self.eps = eps
-        self.n_alphas = n_alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.n_jobs = n_jobs
-        self.refit = refit
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.tol = tol
-        self.max_iter = max_iter
-        self.task_weights = task_weights
-        self.unknown_task = unknown_task
+        _init_common(self, locals())
 
 
 _MEAN_SUMMARY = """{what} with ``alpha`` and ``coupling`` chosen by cross-validation.
@@ -868,24 +825,6 @@ _MEAN_ATTRS = """    coupling_ : float
     scores_ : ndarray of shape (n_folds, n_couplings, n_alphas)
         Held-out score of each (coupling, alpha) on each fold (higher is better).
 """
-
-
-def _mean_init(self, alphas, couplings, eps, n_alphas, cv, scoring, n_jobs, refit,
-               fit_intercept, task_column, tol, max_iter, task_weights, unknown_task):
-    self.alphas = alphas
-    self.couplings = couplings
-    self.eps = eps
-    self.n_alphas = n_alphas
-    self.cv = cv
-    self.scoring = scoring
-    self.n_jobs = n_jobs
-    self.refit = refit
-    self.fit_intercept = fit_intercept
-    self.task_column = task_column
-    self.tol = tol
-    self.max_iter = max_iter
-    self.task_weights = task_weights
-    self.unknown_task = unknown_task
 
 
 _MEAN_CONSTRAINTS = {
@@ -922,8 +861,7 @@ class MeanRegularizedRegressorCV(_MeanCV, _RegressorBase):
     def __init__(self, *, alphas=10, couplings=5, eps=1e-4, n_alphas="deprecated", cv=None,
                  scoring=None, n_jobs=None, refit=True, fit_intercept=True, task_column=None,
                  tol=1e-4, max_iter=5000, task_weights=None, unknown_task="error"):
-        _mean_init(self, alphas, couplings, eps, n_alphas, cv, scoring, n_jobs, refit,
-                   fit_intercept, task_column, tol, max_iter, task_weights, unknown_task)
+        _init_common(self, locals())
 
 
 class MeanRegularizedClassifierCV(_MeanCV, _ClassifierBase):
@@ -954,8 +892,7 @@ class MeanRegularizedClassifierCV(_MeanCV, _ClassifierBase):
     def __init__(self, *, alphas=10, couplings=5, eps=1e-4, n_alphas="deprecated", cv=None,
                  scoring=None, n_jobs=None, refit=True, fit_intercept=True, task_column=None,
                  tol=1e-4, max_iter=5000, task_weights=None, unknown_task="error"):
-        _mean_init(self, alphas, couplings, eps, n_alphas, cv, scoring, n_jobs, refit,
-                   fit_intercept, task_column, tol, max_iter, task_weights, unknown_task)
+        _init_common(self, locals())
 
 
 __all__ = [

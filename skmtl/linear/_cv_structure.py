@@ -32,6 +32,7 @@ from ._cv import (
     _coupling_grid,
     _cv_constraints,
     _CVMixin,
+    _init_common,
     _MeanCV,
     _resolve_grid,
 )
@@ -206,12 +207,6 @@ _NORM_SCALE = "``alpha_max``"
 
 
 # -- the estimators ----------------------------------------------------------------------------
-
-
-def _init_common(self, kw):
-    for name, value in kw.items():
-        if name != "self":
-            setattr(self, name, value)
 
 
 _COUPLING_CONSTRAINTS = {
